@@ -250,11 +250,16 @@ impl SecretRecord {
         let pending_until = (key.status == KeyStatus::Pending)
             .then_some(key.pending_until)
             .flatten();
-        let ttl = [key.expires_at, live.expires_at, pending_until, revoked_until]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|at| at.timestamp());
+        let ttl = [
+            key.expires_at,
+            live.expires_at,
+            pending_until,
+            revoked_until,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|at| at.timestamp());
         Self {
             hash: live.hash,
             key_id: key.id.clone(),

@@ -50,7 +50,9 @@ impl FromStr for KeyEnv {
         match s {
             "live" => Ok(KeyEnv::Live),
             "test" => Ok(KeyEnv::Test),
-            other => Err(format!("unknown key environment '{other}': expected live or test")),
+            other => Err(format!(
+                "unknown key environment '{other}': expected live or test"
+            )),
         }
     }
 }
@@ -145,7 +147,10 @@ impl ApiKey {
     /// The masked form shown in listings, e.g. `kp_live_AbC…wxyz`.
     pub fn hint(&self) -> String {
         let text = self.expose();
-        let prefix_len = text.find('_').and_then(|first| text[first + 1..].find('_').map(|second| first + second + 2)).unwrap_or(0);
+        let prefix_len = text
+            .find('_')
+            .and_then(|first| text[first + 1..].find('_').map(|second| first + second + 2))
+            .unwrap_or(0);
         let head_end = (prefix_len + 3).min(text.len());
         let tail_start = text.len().saturating_sub(4).max(head_end);
         format!("{}…{}", &text[..head_end], &text[tail_start..])
@@ -231,7 +236,8 @@ impl Serialize for KeyHash {
 impl<'de> Deserialize<'de> for KeyHash {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        KeyHash::from_hex(&text).ok_or_else(|| serde::de::Error::custom("a key hash is 64 hex characters"))
+        KeyHash::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("a key hash is 64 hex characters"))
     }
 }
 
@@ -250,7 +256,10 @@ mod tests {
 
     #[test]
     fn two_mints_differ() {
-        assert_ne!(ApiKey::mint(KeyEnv::Live).expose(), ApiKey::mint(KeyEnv::Live).expose());
+        assert_ne!(
+            ApiKey::mint(KeyEnv::Live).expose(),
+            ApiKey::mint(KeyEnv::Live).expose()
+        );
     }
 
     #[test]
@@ -259,8 +268,14 @@ mod tests {
         let text = good.expose().to_owned();
         let check = |s: &str| ApiKey::from_plaintext(s).check();
 
-        assert_eq!(check(&text.replacen("kp_live_", "sk_live_", 1)), Err(MalformedKey::WrongPrefix));
-        assert_eq!(check(&text[..text.len() - 1]), Err(MalformedKey::WrongLength));
+        assert_eq!(
+            check(&text.replacen("kp_live_", "sk_live_", 1)),
+            Err(MalformedKey::WrongPrefix)
+        );
+        assert_eq!(
+            check(&text[..text.len() - 1]),
+            Err(MalformedKey::WrongLength)
+        );
         assert_eq!(check(&format!("{text}A")), Err(MalformedKey::WrongLength));
         let mut bad_char = text.clone();
         bad_char.replace_range(10..11, "-");

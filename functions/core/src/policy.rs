@@ -142,8 +142,5 @@ pub fn may_grant(
 }
 
 fn not_a_member() -> Error {
-    Error::forbidden(
-        "NOT_A_MEMBER",
-        "you are not a member of this organization",
-    )
+    Error::forbidden("NOT_A_MEMBER", "you are not a member of this organization")
 }

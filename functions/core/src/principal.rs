@@ -9,7 +9,9 @@ use crate::Error;
 
 /// An IAM principal ARN, normalised so that every session of an assumed role
 /// is the same principal as the role itself.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "String", into = "String")]
 #[schema(value_type = String, example = "arn:aws:iam::123456789012:role/platform-ci")]
 pub struct Principal(String);
@@ -61,7 +63,9 @@ impl Principal {
             }
             _ => return Err(invalid()),
         };
-        Ok(Self(format!("arn:{partition}:iam::{account}:{normalised_resource}")))
+        Ok(Self(format!(
+            "arn:{partition}:iam::{account}:{normalised_resource}"
+        )))
     }
 
     /// The ARN.
@@ -108,7 +112,10 @@ mod tests {
     #[test]
     fn assumed_role_sessions_become_their_role() {
         let p = Principal::parse("arn:aws:sts::123456789012:assumed-role/deployer/session-1");
-        assert_eq!(p.map(|p| p.0), Ok("arn:aws:iam::123456789012:role/deployer".to_owned()));
+        assert_eq!(
+            p.map(|p| p.0),
+            Ok("arn:aws:iam::123456789012:role/deployer".to_owned())
+        );
     }
 
     #[test]
@@ -122,7 +129,11 @@ mod tests {
             "arn:aws:iam:us-east-1:123456789012:user/alice",
             "arn:aws:iam::123456789012:user/al ice",
         ] {
-            assert_eq!(Principal::parse(arn).map_err(|e| e.code), Err("INVALID_PRINCIPAL"), "{arn}");
+            assert_eq!(
+                Principal::parse(arn).map_err(|e| e.code),
+                Err("INVALID_PRINCIPAL"),
+                "{arn}"
+            );
         }
     }
 }

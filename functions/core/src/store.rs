@@ -154,7 +154,11 @@ pub struct UsageIncrement {
 #[async_trait]
 pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Creates an organization with a zero key count; `AlreadyExists` if the id is taken.
-    async fn create_organization(&self, org: &Organization, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn create_organization(
+        &self,
+        org: &Organization,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// Reads an organization with its current key count.
     async fn get_organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError>;
     /// Sets name and/or quota, leaving the key count alone; `NotFound` if missing.
@@ -167,20 +171,37 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     ) -> Result<Organization, StoreError>;
 
     /// Creates a workspace; `NotFound` if the organization is missing.
-    async fn create_workspace(&self, workspace: &Workspace, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn create_workspace(
+        &self,
+        workspace: &Workspace,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// Reads a workspace of an organization.
-    async fn get_workspace(&self, org: &OrgId, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError>;
+    async fn get_workspace(
+        &self,
+        org: &OrgId,
+        id: &WorkspaceId,
+    ) -> Result<Option<Workspace>, StoreError>;
     /// All workspaces of an organization, by id.
     async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>, StoreError>;
 
     /// Creates or replaces a membership; `NotFound` if the organization is missing.
     async fn put_member(&self, member: &Membership, audit: &AuditEvent) -> Result<(), StoreError>;
     /// Reads a membership.
-    async fn get_member(&self, org: &OrgId, principal: &Principal) -> Result<Option<Membership>, StoreError>;
+    async fn get_member(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<Option<Membership>, StoreError>;
     /// All memberships of an organization, by principal.
     async fn list_members(&self, org: &OrgId) -> Result<Vec<Membership>, StoreError>;
     /// Deletes a membership; `NotFound` if missing.
-    async fn delete_member(&self, org: &OrgId, principal: &Principal, audit: &AuditEvent) -> Result<(), StoreError>;
+    async fn delete_member(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
 
     /// Creates a key, its secret, its audit event and its idempotency record,
     /// and counts it against the quota — all or nothing. Errors:
@@ -200,19 +221,38 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Spends `cost` credits if at least that many remain; never goes below
     /// zero. Also records `at` as the key's last use. `NotFound` if the key
     /// is missing or unmetered.
-    async fn spend_credits(&self, key: &KeyId, cost: u64, at: DateTime<Utc>) -> Result<CreditOutcome, StoreError>;
+    async fn spend_credits(
+        &self,
+        key: &KeyId,
+        cost: u64,
+        at: DateTime<Utc>,
+    ) -> Result<CreditOutcome, StoreError>;
 
     /// Looks up an idempotency record.
-    async fn get_idempotency(&self, principal: &Principal, token: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+    async fn get_idempotency(
+        &self,
+        principal: &Principal,
+        token: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
 
     /// Adds to the usage counters and sets the key's last use.
     async fn record_usage(&self, usage: &UsageIncrement) -> Result<(), StoreError>;
     /// Usage rows of a key between two days inclusive, by day then model.
-    async fn query_usage(&self, key: &KeyId, from: NaiveDate, to: NaiveDate) -> Result<Vec<UsageRow>, StoreError>;
+    async fn query_usage(
+        &self,
+        key: &KeyId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<UsageRow>, StoreError>;
 
     /// Appends an event that is not part of another write (e.g. a leak report
     /// for a key that was already disabled).
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
     /// Audit events of an organization, newest first.
-    async fn list_audit(&self, org: &OrgId, cursor: Option<&str>, limit: usize) -> Result<Page<AuditEvent>, StoreError>;
+    async fn list_audit(
+        &self,
+        org: &OrgId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<AuditEvent>, StoreError>;
 }

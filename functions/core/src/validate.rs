@@ -18,7 +18,10 @@ pub const MAX_METADATA_VALUE_CHARS: usize = 512;
 pub fn name(field: &str, raw: &str) -> Result<String, Error> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(Error::invalid("NAME_EMPTY", format!("{field} must not be empty")));
+        return Err(Error::invalid(
+            "NAME_EMPTY",
+            format!("{field} must not be empty"),
+        ));
     }
     if trimmed.chars().count() > MAX_NAME_CHARS {
         return Err(Error::invalid(
@@ -56,7 +59,10 @@ pub fn metadata(map: &BTreeMap<String, String>) -> Result<(), Error> {
         if value.chars().count() > MAX_METADATA_VALUE_CHARS {
             return Err(Error::invalid(
                 "METADATA_VALUE_TOO_LONG",
-                format!("metadata value for '{}' must be at most {MAX_METADATA_VALUE_CHARS} characters", printable(key)),
+                format!(
+                    "metadata value for '{}' must be at most {MAX_METADATA_VALUE_CHARS} characters",
+                    printable(key)
+                ),
             ));
         }
     }
@@ -68,7 +74,26 @@ pub fn metadata(map: &BTreeMap<String, String>) -> Result<(), Error> {
 /// a whole pasted secret or break a log line.
 pub fn printable(raw: &str) -> String {
     const LIMIT: usize = 48;
-    let mut out: String = raw.chars().take(LIMIT).flat_map(char::escape_default).collect();
+    let mut out: String = raw
+        .chars()
+        .take(LIMIT)
+        .flat_map(char::escape_default)
+        .collect();
+    if raw.chars().count() > LIMIT {
+        out.push('…');
+    }
+    out
+}
+
+/// Like [`printable`] with a longer limit, for stored free text such as a
+/// User-Agent.
+pub fn printable_long(raw: &str) -> String {
+    const LIMIT: usize = 256;
+    let mut out: String = raw
+        .chars()
+        .take(LIMIT)
+        .flat_map(char::escape_default)
+        .collect();
     if raw.chars().count() > LIMIT {
         out.push('…');
     }
@@ -83,8 +108,14 @@ mod tests {
     fn names_are_trimmed_and_bounded() {
         assert_eq!(name("name", "  ci bot "), Ok("ci bot".to_owned()));
         assert_eq!(name("name", " ").map_err(|e| e.code), Err("NAME_EMPTY"));
-        assert_eq!(name("name", &"x".repeat(129)).map_err(|e| e.code), Err("NAME_TOO_LONG"));
-        assert_eq!(name("name", "a\u{0007}b").map_err(|e| e.code), Err("NAME_HAS_CONTROL_CHARACTERS"));
+        assert_eq!(
+            name("name", &"x".repeat(129)).map_err(|e| e.code),
+            Err("NAME_TOO_LONG")
+        );
+        assert_eq!(
+            name("name", "a\u{0007}b").map_err(|e| e.code),
+            Err("NAME_HAS_CONTROL_CHARACTERS")
+        );
         assert!(name("name", &"é".repeat(128)).is_ok());
     }
 

@@ -1,6 +1,23 @@
 //! The use cases. [`Keyplane`] holds the injected store and clock; each
 //! submodule is one family of use cases.
 
+mod access;
+mod audit_log;
+mod keys;
+mod leak;
+mod lifecycle;
+mod organizations;
+mod usage;
+mod verify;
+
+pub use audit_log::{AuditPage, AuditQuery};
+pub use keys::{CreateKey, CreateOutcome, CreatedKey, KeyPage, KeyView, ListKeys, ScopeKind};
+pub use leak::ReportLeak;
+pub use lifecycle::{PatchKey, RollKey, RolledKey, LEAK_REPORTED};
+pub use organizations::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
+pub use usage::{KeyUsage, ReportUsage, UsageRange};
+pub use verify::{Verdict, VerifyCode, VerifyKey};
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -41,14 +58,21 @@ pub struct Keyplane {
 
 impl fmt::Debug for Keyplane {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Keyplane").field("store", &self.store).field("config", &self.config).finish()
+        f.debug_struct("Keyplane")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish()
     }
 }
 
 impl Keyplane {
     /// Wires the use cases to a store and a clock.
     pub fn new(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, config: Config) -> Self {
-        Self { store, clock, config: Arc::new(config) }
+        Self {
+            store,
+            clock,
+            config: Arc::new(config),
+        }
     }
 
     /// The configuration.

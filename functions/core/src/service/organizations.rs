@@ -1,0 +1,317 @@
+//! Organizations, workspaces and memberships.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::id::{OrgId, WorkspaceId};
+use crate::key::{KeyRecord, KeyStatus};
+use crate::permission;
+use crate::policy::{self, Standing};
+use crate::principal::Principal;
+use crate::store::KeyQuery;
+use crate::tenancy::{
+    Membership, OrgRole, Organization, Workspace, WorkspaceRole, DEFAULT_KEY_QUOTA, MAX_KEY_QUOTA,
+};
+use crate::{validate, Error};
+
+use super::{Caller, Keyplane};
+
+/// Request to create an organization.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrganization {
+    /// Display name.
+    pub name: String,
+    /// Most keys at once; 1000 when omitted.
+    pub key_quota: Option<u32>,
+}
+
+/// Request to change an organization.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOrganization {
+    /// New name (owners).
+    pub name: Option<String>,
+    /// New key quota (platform admins only).
+    pub key_quota: Option<u32>,
+}
+
+/// Request to create a workspace.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateWorkspace {
+    /// Display name.
+    pub name: String,
+}
+
+/// Request to set a member's roles.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutMember {
+    /// Role in the organization.
+    pub org_role: OrgRole,
+    /// Role per workspace.
+    #[serde(default)]
+    pub workspace_roles: BTreeMap<WorkspaceId, WorkspaceRole>,
+    /// Permission patterns the member may give keys; everything when omitted.
+    pub permissions: Option<Vec<String>>,
+}
+
+fn validate_quota(quota: u32) -> Result<u32, Error> {
+    if (1..=MAX_KEY_QUOTA).contains(&quota) {
+        Ok(quota)
+    } else {
+        Err(Error::invalid(
+            "INVALID_KEY_QUOTA",
+            format!("key_quota must be between 1 and {MAX_KEY_QUOTA}"),
+        ))
+    }
+}
+
+impl Keyplane {
+    /// Creates an organization; platform admins only.
+    pub async fn create_organization(
+        &self,
+        caller: &Caller,
+        req: CreateOrganization,
+    ) -> Result<Organization, Error> {
+        if !self.is_admin(&caller.principal) {
+            return Err(Error::forbidden(
+                "PLATFORM_ADMIN_REQUIRED",
+                "only platform admins may create organizations",
+            ));
+        }
+        let name = validate::name("name", &req.name)?;
+        let key_quota = validate_quota(req.key_quota.unwrap_or(DEFAULT_KEY_QUOTA))?;
+        let org = Organization {
+            id: OrgId::generate(),
+            name,
+            key_quota,
+            key_count: 0,
+            created_at: self.clock.now(),
+            created_by: caller.principal.clone(),
+        };
+        let event = self.audit_event(caller, &org.id, "organization.create", org.id.as_str());
+        self.store.create_organization(&org, &event).await?;
+        Ok(org)
+    }
+
+    /// Reads an organization; any member.
+    pub async fn get_organization(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+    ) -> Result<Organization, Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_read_org(access.standing())?;
+        Ok(access.org)
+    }
+
+    /// Renames an organization (owners) or sets its quota (platform admins).
+    pub async fn update_organization(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        req: UpdateOrganization,
+    ) -> Result<Organization, Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_administer_org(access.standing())?;
+        let name = req
+            .name
+            .as_deref()
+            .map(|n| validate::name("name", n))
+            .transpose()?;
+        let quota = req.key_quota.map(validate_quota).transpose()?;
+        if quota.is_some() && !matches!(access.standing(), Standing::Admin) {
+            return Err(Error::forbidden(
+                "PLATFORM_ADMIN_REQUIRED",
+                "only platform admins may change an organization's key quota",
+            ));
+        }
+        if name.is_none() && quota.is_none() {
+            return Ok(access.org);
+        }
+        let event = self.audit_event(caller, org, "organization.update", org.as_str());
+        Ok(self
+            .store
+            .update_organization(org, name.as_deref(), quota, &event)
+            .await?)
+    }
+
+    /// Creates a workspace; owners.
+    pub async fn create_workspace(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        req: CreateWorkspace,
+    ) -> Result<Workspace, Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_administer_org(access.standing())?;
+        let workspace = Workspace {
+            id: WorkspaceId::generate(),
+            organization_id: org.clone(),
+            name: validate::name("name", &req.name)?,
+            created_at: self.clock.now(),
+        };
+        let event = self.audit_event(caller, org, "workspace.create", workspace.id.as_str());
+        self.store.create_workspace(&workspace, &event).await?;
+        Ok(workspace)
+    }
+
+    /// Lists workspaces; any member.
+    pub async fn list_workspaces(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+    ) -> Result<Vec<Workspace>, Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_read_org(access.standing())?;
+        Ok(self.store.list_workspaces(org).await?)
+    }
+
+    /// Lists members; owners.
+    pub async fn list_members(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+    ) -> Result<Vec<Membership>, Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_administer_org(access.standing())?;
+        Ok(self.store.list_members(org).await?)
+    }
+
+    /// Sets a member's roles; owners. Personal keys the member created that
+    /// now exceed the member's rights are disabled at once.
+    pub async fn put_member(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        principal: &Principal,
+        req: PutMember,
+    ) -> Result<Membership, Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_administer_org(access.standing())?;
+        for ws in req.workspace_roles.keys() {
+            self.require_workspace(org, ws).await?;
+        }
+        let permissions =
+            permission::normalise(&req.permissions.unwrap_or_else(|| vec!["*".to_owned()]))?;
+        let member = Membership {
+            organization_id: org.clone(),
+            principal: principal.clone(),
+            org_role: req.org_role,
+            workspace_roles: req.workspace_roles,
+            permissions,
+            updated_at: self.clock.now(),
+        };
+        if member.org_role != OrgRole::Owner {
+            self.keep_an_owner(org, principal).await?;
+        }
+        let event = self.audit_event(caller, org, "member.put", principal.as_str());
+        self.store.put_member(&member, &event).await?;
+        self.recheck_personal_keys(caller, org, principal).await?;
+        Ok(member)
+    }
+
+    /// Removes a member; owners. Their personal keys are disabled at once.
+    pub async fn delete_member(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<(), Error> {
+        let access = self.access(&caller.principal, org).await?;
+        policy::may_administer_org(access.standing())?;
+        self.keep_an_owner(org, principal).await?;
+        let event = self.audit_event(caller, org, "member.delete", principal.as_str());
+        self.store
+            .delete_member(org, principal, &event)
+            .await
+            .map_err(|err| match err {
+                crate::store::StoreError::NotFound => {
+                    Error::not_found("MEMBER_NOT_FOUND", "member", principal.as_str())
+                }
+                other => other.into(),
+            })?;
+        self.recheck_personal_keys(caller, org, principal).await
+    }
+
+    /// An organization must keep at least one owner, or nobody could manage
+    /// its organization keys or members again.
+    async fn keep_an_owner(&self, org: &OrgId, leaving: &Principal) -> Result<(), Error> {
+        let members = self.store.list_members(org).await?;
+        let leaving_is_owner = members
+            .iter()
+            .any(|m| &m.principal == leaving && m.org_role == OrgRole::Owner);
+        let other_owners = members
+            .iter()
+            .filter(|m| &m.principal != leaving && m.org_role == OrgRole::Owner)
+            .count();
+        if leaving_is_owner && other_owners == 0 {
+            return Err(Error::conflict(
+                "LAST_OWNER",
+                "the organization's last owner cannot be removed or demoted; add another owner first",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn require_workspace(
+        &self,
+        org: &OrgId,
+        ws: &WorkspaceId,
+    ) -> Result<Workspace, Error> {
+        self.store
+            .get_workspace(org, ws)
+            .await?
+            .ok_or_else(|| Error::not_found("WORKSPACE_NOT_FOUND", "workspace", ws.as_str()))
+    }
+
+    /// Disables every live personal key of `principal` in `org` that its
+    /// creator's current standing no longer covers.
+    async fn recheck_personal_keys(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<(), Error> {
+        let membership = self.membership_of(org, principal).await?;
+        let standing = if self.is_admin(principal) {
+            Standing::Admin
+        } else {
+            membership
+                .as_ref()
+                .map_or(Standing::Outsider, Standing::Member)
+        };
+        let mut cursor = None;
+        loop {
+            let page = self
+                .store
+                .list_keys(&KeyQuery {
+                    organization_id: org.clone(),
+                    workspace_id: None,
+                    status: None,
+                    created_by: Some(principal.clone()),
+                    cursor,
+                    limit: 100,
+                })
+                .await?;
+            for key in page.items.iter().filter(|k| needs_disabling(k, standing)) {
+                let event = self.audit_event(caller, org, "key.disable", key.id.as_str());
+                self.disable_for(key, "creator_access_lost", event).await?;
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+}
+
+fn needs_disabling(key: &KeyRecord, creator: Standing<'_>) -> bool {
+    key.key_type == crate::key::KeyType::Personal
+        && matches!(key.status, KeyStatus::Active | KeyStatus::Pending)
+        && policy::may_grant(creator, &key.scope, key.role, &key.permissions).is_err()
+}

@@ -1,0 +1,138 @@
+//! Usage reporting and querying.
+
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::id::KeyId;
+use crate::store::{StoreError, UsageIncrement};
+use crate::usage::UsageRow;
+use crate::Error;
+
+use super::{Caller, Keyplane};
+
+/// Longest model name.
+pub const MAX_MODEL_LEN: usize = 128;
+/// Largest token count in one report.
+pub const MAX_TOKENS_PER_REPORT: u64 = 1_000_000_000;
+/// Longest queryable range.
+pub const MAX_USAGE_DAYS: i64 = 366;
+
+/// One usage report from a platform service.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportUsage {
+    /// The key that was used.
+    pub key_id: KeyId,
+    /// The model that served the request.
+    pub model: String,
+    /// Input tokens.
+    #[serde(default)]
+    pub input_tokens: u64,
+    /// Output tokens.
+    #[serde(default)]
+    pub output_tokens: u64,
+    /// Requests this report stands for; 1 when omitted.
+    pub requests: Option<u64>,
+}
+
+/// Usage query bounds (UTC days, inclusive).
+#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsageRange {
+    /// First day; 30 days before `to` when omitted.
+    pub from: Option<NaiveDate>,
+    /// Last day; today when omitted.
+    pub to: Option<NaiveDate>,
+}
+
+/// Usage of one key.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyUsage {
+    /// The key.
+    pub key_id: KeyId,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+    /// Per day and model.
+    pub items: Vec<UsageRow>,
+}
+
+impl Keyplane {
+    /// Adds a usage report; platform admins and configured usage reporters.
+    pub async fn report_usage(&self, caller: &Caller, req: ReportUsage) -> Result<(), Error> {
+        let allowed = self.is_admin(&caller.principal)
+            || self.config.usage_reporters.contains(&caller.principal);
+        if !allowed {
+            return Err(Error::forbidden(
+                "USAGE_REPORTER_REQUIRED",
+                "only configured usage reporters may report usage",
+            ));
+        }
+        let model = req.model.trim();
+        if model.is_empty() || model.len() > MAX_MODEL_LEN || model.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "INVALID_MODEL",
+                format!("model must be 1 to {MAX_MODEL_LEN} characters without control characters"),
+            ));
+        }
+        let requests = req.requests.unwrap_or(1);
+        if [req.input_tokens, req.output_tokens, requests]
+            .iter()
+            .any(|&n| n > MAX_TOKENS_PER_REPORT)
+        {
+            return Err(Error::invalid(
+                "USAGE_TOO_LARGE",
+                format!("counts in one report must be at most {MAX_TOKENS_PER_REPORT}"),
+            ));
+        }
+        let now = self.clock.now();
+        let increment = UsageIncrement {
+            key_id: req.key_id.clone(),
+            day: now.date_naive(),
+            model: model.to_owned(),
+            requests,
+            input_tokens: req.input_tokens,
+            output_tokens: req.output_tokens,
+            at: now,
+        };
+        self.store
+            .record_usage(&increment)
+            .await
+            .map_err(|err| match err {
+                StoreError::NotFound => {
+                    Error::not_found("KEY_NOT_FOUND", "key", req.key_id.as_str())
+                }
+                other => other.into(),
+            })
+    }
+
+    /// Usage of a key per day and model; viewers of the key.
+    pub async fn key_usage(
+        &self,
+        caller: &Caller,
+        id: &KeyId,
+        range: UsageRange,
+    ) -> Result<KeyUsage, Error> {
+        let to = range.to.unwrap_or_else(|| self.clock.now().date_naive());
+        let from = range.from.unwrap_or(to - Duration::days(30));
+        if from > to || (to - from).num_days() >= MAX_USAGE_DAYS {
+            return Err(Error::invalid(
+                "INVALID_RANGE",
+                format!(
+                    "from must not be after to, and the range must be under {MAX_USAGE_DAYS} days"
+                ),
+            ));
+        }
+        let key = self.readable_key(caller, id).await?;
+        let items = self.store.query_usage(&key.id, from, to).await?;
+        Ok(KeyUsage {
+            key_id: key.id,
+            from,
+            to,
+            items,
+        })
+    }
+}
