@@ -1,0 +1,1 @@
+//! Caller identity for management routes.
