@@ -1,0 +1,2 @@
+//! The local credentials file (AWS shared-credentials format plus a
+//! `principal_arn` per profile).
