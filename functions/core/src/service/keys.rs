@@ -72,7 +72,7 @@ pub struct CreateKey {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct KeyView {
     /// `key_…`
-    pub id: String,
+    pub id: KeyId,
     /// Organization.
     pub organization_id: OrgId,
     /// Reach.
@@ -122,7 +122,7 @@ impl KeyView {
     /// The masked view of `key` at `now`.
     pub fn of(key: &KeyRecord, now: DateTime<Utc>) -> Self {
         Self {
-            id: key.id.to_string(),
+            id: key.id.clone(),
             organization_id: key.organization_id.clone(),
             scope: key.scope.clone(),
             key_type: key.key_type,
