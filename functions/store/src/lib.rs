@@ -1,1 +1,14 @@
-pub fn placeholder() {}
+//! Keyplane's storage adapters.
+//!
+//! [`EmbeddedStore`] keeps everything in one `redb` file (or in memory) and is
+//! the default for `keyplane serve` and for fast tests. With the
+//! `conformance` feature, [`conformance`] holds the test suite that every
+//! [`KeyStore`](keyplane_core::store::KeyStore) adapter must pass, so the
+//! embedded store and the DynamoDB store are held to the very same contract.
+
+mod embedded;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use embedded::{EmbeddedStore, OpenError};
