@@ -163,15 +163,18 @@ mod tests {
     #[test]
     fn cursors_round_trip() {
         let position = Position::new(at(1_700_000_000, 42), "key_abc");
-        assert_eq!(
-            Position::from_cursor(&position.to_cursor()),
-            Some(position)
-        );
+        assert_eq!(Position::from_cursor(&position.to_cursor()), Some(position));
     }
 
     #[test]
     fn junk_is_not_a_cursor() {
-        for junk in ["", "%%%", "AAAA", "not base64!", &URL_SAFE_NO_PAD.encode([0xff; 20])] {
+        for junk in [
+            "",
+            "%%%",
+            "AAAA",
+            "not base64!",
+            &URL_SAFE_NO_PAD.encode([0xff; 20]),
+        ] {
             assert_eq!(Position::from_cursor(junk), None, "{junk}");
         }
     }

@@ -48,7 +48,10 @@ pub(super) fn create_organization(
     audit::append(txn, event)
 }
 
-pub(super) fn get_organization(txn: &ReadTransaction, id: &OrgId) -> TxResult<Option<Organization>> {
+pub(super) fn get_organization(
+    txn: &ReadTransaction,
+    id: &OrgId,
+) -> TxResult<Option<Organization>> {
     read(&txn.open_table(ORGANIZATIONS)?, id.as_str())
 }
 
@@ -120,7 +123,10 @@ pub(super) fn get_member(
     org: &OrgId,
     principal: &Principal,
 ) -> TxResult<Option<Membership>> {
-    read(&txn.open_table(MEMBERS)?, (org.as_str(), principal.as_str()))
+    read(
+        &txn.open_table(MEMBERS)?,
+        (org.as_str(), principal.as_str()),
+    )
 }
 
 pub(super) fn list_members(txn: &ReadTransaction, org: &OrgId) -> TxResult<Vec<Membership>> {
