@@ -38,18 +38,22 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
 }
 
-/// Why the store could not be opened.
+/// Why the store could not be opened. Each message includes redb's reason
+/// (not chained as a `source`, so it is not printed twice).
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     /// The file is not a redb database, is locked by another process, or
     /// cannot be read or created.
-    #[error("cannot open the key store at {}: {source}", path.display())]
+    #[error("cannot open the key store at {}: {reason}", path.display())]
     File {
         /// The file.
         path: PathBuf,
         /// redb's reason.
-        source: redb::DatabaseError,
+        reason: redb::DatabaseError,
     },
+    /// The in-memory database could not be set up.
+    #[error("cannot create an in-memory key store: {0}")]
+    InMemory(redb::DatabaseError),
     /// The database opened but its tables could not be created.
     #[error("cannot prepare the key store: {0}")]
     Tables(StoreError),
@@ -60,9 +64,9 @@ impl EmbeddedStore {
     /// file is locked: one process at a time.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
         let path = path.as_ref();
-        let db = Database::create(path).map_err(|source| OpenError::File {
+        let db = Database::create(path).map_err(|reason| OpenError::File {
             path: path.to_owned(),
-            source,
+            reason,
         })?;
         Self::prepare(db)
     }
@@ -71,10 +75,7 @@ impl EmbeddedStore {
     pub fn in_memory() -> Result<Self, OpenError> {
         let db = Database::builder()
             .create_with_backend(InMemoryBackend::new())
-            .map_err(|source| OpenError::File {
-                path: PathBuf::from(":memory:"),
-                source,
-            })?;
+            .map_err(OpenError::InMemory)?;
         Self::prepare(db)
     }
 
