@@ -16,13 +16,20 @@ use keyplane_store::EmbeddedStore;
 use keyplane_tests::{workspace_key, World, ADMIN};
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(EmbeddedStore::open(dir.path().join("bench.redb")).unwrap());
     let world = World::with_store(store);
     let key = runtime.block_on(async {
         let (org, ws) = world.org().await;
-        world.create(ADMIN, workspace_key(&org, &ws)).await.unwrap().key
+        world
+            .create(ADMIN, workspace_key(&org, &ws))
+            .await
+            .unwrap()
+            .key
     });
     let valid = key.expose().to_owned();
     let mut malformed = valid.clone().into_bytes();
@@ -30,7 +37,12 @@ fn main() {
     let malformed = String::from_utf8(malformed).unwrap();
 
     let verify = |text: &str| {
-        let request = VerifyKey { key: ApiKey::from_plaintext(text), permissions: vec![], workspace_id: None, cost: None };
+        let request = VerifyKey {
+            key: ApiKey::from_plaintext(text),
+            permissions: vec![],
+            workspace_id: None,
+            cost: None,
+        };
         runtime.block_on(world.keyplane.verify(request)).unwrap()
     };
     assert!(verify(&valid).valid);
@@ -57,7 +69,10 @@ fn main() {
     });
 
     let baseline = results[0].1;
-    println!("\n{:<36} {:>12} {:>10}", "benchmark", "ns/call", "x baseline");
+    println!(
+        "\n{:<36} {:>12} {:>10}",
+        "benchmark", "ns/call", "x baseline"
+    );
     for (name, ns) in &results {
         match (ns, baseline) {
             (Some(ns), Some(base)) => println!("{name:<36} {ns:>12.0} {:>10.1}", ns / base),
@@ -68,8 +83,12 @@ fn main() {
 
 /// Criterion's point estimate of the mean, in ns, from its output files.
 fn read_estimate(name: &str) -> Option<f64> {
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
-    let path = std::path::Path::new(&target).join("criterion").join(name).join("new/estimates.json");
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").to_owned());
+    let path = std::path::Path::new(&target)
+        .join("criterion")
+        .join(name)
+        .join("new/estimates.json");
     let text = std::fs::read_to_string(path).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value["mean"]["point_estimate"].as_f64()

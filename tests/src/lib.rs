@@ -8,13 +8,13 @@ use chrono::{TimeZone, Utc};
 use keyplane_core::clock::ManualClock;
 use keyplane_core::id::{OrgId, WorkspaceId};
 use keyplane_core::key::{KeyRole, KeyType};
+use keyplane_core::key_format::ApiKey;
 use keyplane_core::key_format::KeyEnv;
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{
-    CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, PutMember, ScopeKind,
-    Verdict, VerifyKey,
+    CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, PutMember,
+    ScopeKind, Verdict, VerifyKey,
 };
-use keyplane_core::key_format::ApiKey;
 use keyplane_core::tenancy::{OrgRole, WorkspaceRole};
 use keyplane_core::{Caller, Config, Error, Keyplane};
 use keyplane_store::EmbeddedStore;
@@ -64,7 +64,10 @@ impl World {
 
     /// A world over a given store.
     pub fn with_store(store: Arc<EmbeddedStore>) -> Self {
-        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().expect("valid date");
+        let start = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid date");
         let clock = Arc::new(ManualClock::new(start));
         let config = Config {
             admins: vec![principal(ADMIN)],
@@ -72,7 +75,11 @@ impl World {
             key_env: KeyEnv::Test,
         };
         let keyplane = Keyplane::new(store.clone(), clock.clone(), config);
-        Self { keyplane, clock, store }
+        Self {
+            keyplane,
+            clock,
+            store,
+        }
     }
 
     /// Creates an organization (with `quota`) and one workspace, as the admin.
@@ -80,12 +87,24 @@ impl World {
         let admin = caller(ADMIN);
         let org = self
             .keyplane
-            .create_organization(&admin, CreateOrganization { name: "Acme".into(), key_quota: quota })
+            .create_organization(
+                &admin,
+                CreateOrganization {
+                    name: "Acme".into(),
+                    key_quota: quota,
+                },
+            )
             .await
             .expect("admin creates org");
         let ws = self
             .keyplane
-            .create_workspace(&admin, &org.id, CreateWorkspace { name: "prod".into() })
+            .create_workspace(
+                &admin,
+                &org.id,
+                CreateWorkspace {
+                    name: "prod".into(),
+                },
+            )
             .await
             .expect("admin creates workspace");
         (org.id, ws.id)
@@ -114,14 +133,20 @@ impl World {
         workspace_roles: &[(&WorkspaceId, WorkspaceRole)],
         permissions: Option<Vec<String>>,
     ) -> Result<(), Error> {
-        let roles: BTreeMap<WorkspaceId, WorkspaceRole> =
-            workspace_roles.iter().map(|(ws, role)| ((*ws).clone(), *role)).collect();
+        let roles: BTreeMap<WorkspaceId, WorkspaceRole> = workspace_roles
+            .iter()
+            .map(|(ws, role)| ((*ws).clone(), *role))
+            .collect();
         self.keyplane
             .put_member(
                 &caller(ADMIN),
                 org,
                 &principal(arn),
-                PutMember { org_role, workspace_roles: roles, permissions },
+                PutMember {
+                    org_role,
+                    workspace_roles: roles,
+                    permissions,
+                },
             )
             .await
             .map(|_| ())
@@ -149,7 +174,12 @@ impl World {
         cost: Option<u64>,
     ) -> Verdict {
         self.keyplane
-            .verify(VerifyKey { key: ApiKey::from_plaintext(key.expose()), permissions, workspace_id, cost })
+            .verify(VerifyKey {
+                key: ApiKey::from_plaintext(key.expose()),
+                permissions,
+                workspace_id,
+                cost,
+            })
             .await
             .expect("verify answers")
     }

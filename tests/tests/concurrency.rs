@@ -15,25 +15,56 @@ async fn fifty_concurrent_creates_against_a_quota_of_ten_make_exactly_ten_keys()
         let req = workspace_key(&org, &ws);
         tokio::spawn(async move { world.create(ADMIN, req).await })
     });
-    let results: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap()).collect();
+    let results: Vec<_> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
     let created = results.iter().filter(|r| r.is_ok()).count();
-    let refused = results.iter().filter(|r| matches!(r, Err(e) if e.code == "KEY_QUOTA_EXCEEDED")).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code == "KEY_QUOTA_EXCEEDED"))
+        .count();
     assert_eq!((created, refused), (10, 40));
-    let org_now = world.keyplane.get_organization(&caller(ADMIN), &org).await.unwrap();
+    let org_now = world
+        .keyplane
+        .get_organization(&caller(ADMIN), &org)
+        .await
+        .unwrap();
     assert_eq!(org_now.key_count, 10);
 
     // Revoking one frees one slot, and only one.
     let first = results.iter().find_map(|r| r.as_ref().ok()).unwrap();
-    world.keyplane.revoke_key(&caller(ADMIN), &first.view.id).await.unwrap();
+    world
+        .keyplane
+        .revoke_key(&caller(ADMIN), &first.view.id)
+        .await
+        .unwrap();
     assert!(world.create(ADMIN, workspace_key(&org, &ws)).await.is_ok());
-    assert_eq!(world.create(ADMIN, workspace_key(&org, &ws)).await.unwrap_err().code, "KEY_QUOTA_EXCEEDED");
+    assert_eq!(
+        world
+            .create(ADMIN, workspace_key(&org, &ws))
+            .await
+            .unwrap_err()
+            .code,
+        "KEY_QUOTA_EXCEEDED"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_metered_verifies_never_drive_credits_below_zero() {
     let world = World::new();
     let (org, ws) = world.org().await;
-    let key = world.create(ADMIN, CreateKey { credits: Some(20), ..workspace_key(&org, &ws) }).await.unwrap();
+    let key = world
+        .create(
+            ADMIN,
+            CreateKey {
+                credits: Some(20),
+                ..workspace_key(&org, &ws)
+            },
+        )
+        .await
+        .unwrap();
     let plaintext = key.key.expose().to_owned();
     let verifies = (0..60).map(|_| {
         let world = world.clone();
@@ -43,19 +74,51 @@ async fn concurrent_metered_verifies_never_drive_credits_below_zero() {
             world.verify_with(&key, vec![], None, Some(1)).await
         })
     });
-    let verdicts: Vec<_> = join_all(verifies).await.into_iter().map(|r| r.unwrap()).collect();
-    let valid = verdicts.iter().filter(|v| v.code == VerifyCode::Valid).count();
-    let exceeded = verdicts.iter().filter(|v| v.code == VerifyCode::UsageExceeded).count();
+    let verdicts: Vec<_> = join_all(verifies)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    let valid = verdicts
+        .iter()
+        .filter(|v| v.code == VerifyCode::Valid)
+        .count();
+    let exceeded = verdicts
+        .iter()
+        .filter(|v| v.code == VerifyCode::UsageExceeded)
+        .count();
     assert_eq!((valid, exceeded), (20, 40));
-    let view = world.keyplane.get_key(&caller(ADMIN), &key.view.id).await.unwrap();
+    let view = world
+        .keyplane
+        .get_key(&caller(ADMIN), &key.view.id)
+        .await
+        .unwrap();
     assert_eq!(view.credits_remaining, Some(0));
     assert!(view.last_used_at.is_some());
 
     // A cost larger than what is left spends nothing.
-    let big = world.create(ADMIN, CreateKey { credits: Some(5), ..workspace_key(&org, &ws) }).await.unwrap();
-    assert_eq!(world.verify_with(&big.key, vec![], None, Some(6)).await.code, VerifyCode::UsageExceeded);
+    let big = world
+        .create(
+            ADMIN,
+            CreateKey {
+                credits: Some(5),
+                ..workspace_key(&org, &ws)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        world
+            .verify_with(&big.key, vec![], None, Some(6))
+            .await
+            .code,
+        VerifyCode::UsageExceeded
+    );
     let left = world.verify_with(&big.key, vec![], None, Some(5)).await;
-    assert_eq!((left.code, left.credits_remaining), (VerifyCode::Valid, Some(0)));
+    assert_eq!(
+        (left.code, left.credits_remaining),
+        (VerifyCode::Valid, Some(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -67,19 +130,56 @@ async fn retries_with_one_idempotency_key_mint_one_key() {
         let world = world.clone();
         let admin = admin.clone();
         let req = workspace_key(&org, &ws);
-        tokio::spawn(async move { world.keyplane.create_key(&admin, req, Some("retry-1")).await })
+        tokio::spawn(async move {
+            world
+                .keyplane
+                .create_key(&admin, req, Some("retry-1"))
+                .await
+        })
     });
-    let outcomes: Vec<_> = join_all(attempts).await.into_iter().map(|r| r.unwrap().unwrap()).collect();
-    let fresh = outcomes.iter().filter(|o| matches!(o, CreateOutcome::Created(_))).count();
+    let outcomes: Vec<_> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let fresh = outcomes
+        .iter()
+        .filter(|o| matches!(o, CreateOutcome::Created(_)))
+        .count();
     assert_eq!(fresh, 1);
     let listed = world
         .keyplane
-        .list_keys(&admin, ListKeys { organization_id: org.clone(), workspace_id: None, status: None, cursor: None, limit: None })
+        .list_keys(
+            &admin,
+            ListKeys {
+                organization_id: org.clone(),
+                workspace_id: None,
+                status: None,
+                cursor: None,
+                limit: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(listed.items.len(), 1);
 
-    let different = CreateKey { name: Some("other".into()), ..workspace_key(&org, &ws) };
-    let err = world.keyplane.create_key(&admin, different, Some("retry-1")).await.unwrap_err();
+    let different = CreateKey {
+        name: Some("other".into()),
+        ..workspace_key(&org, &ws)
+    };
+    let err = world
+        .keyplane
+        .create_key(&admin, different, Some("retry-1"))
+        .await
+        .unwrap_err();
     assert_eq!(err.code, "IDEMPOTENCY_KEY_MISMATCH");
+
+    // Tokens are remembered for a day; after that the same token mints anew.
+    world.clock.advance(chrono::Duration::hours(24));
+    let later = world
+        .keyplane
+        .create_key(&admin, workspace_key(&org, &ws), Some("retry-1"))
+        .await
+        .unwrap();
+    assert!(matches!(later, CreateOutcome::Created(_)));
 }

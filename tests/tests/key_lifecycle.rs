@@ -19,7 +19,11 @@ async fn created_key_verifies_and_is_shown_masked_afterwards() {
     assert_eq!(verdict.actor.as_deref(), Some("ci"));
     assert_eq!(verdict.workspace_id.as_ref(), Some(&ws));
 
-    let view = world.keyplane.get_key(&caller(ADMIN), &created.view.id).await.unwrap();
+    let view = world
+        .keyplane
+        .get_key(&caller(ADMIN), &created.view.id)
+        .await
+        .unwrap();
     let plaintext = created.key.expose();
     assert!(view.hint.starts_with(&plaintext[..11]));
     assert!(view.hint.ends_with(&plaintext[plaintext.len() - 4..]));
@@ -31,7 +35,16 @@ async fn created_key_verifies_and_is_shown_masked_afterwards() {
 async fn name_defaults_to_the_key_id() {
     let world = World::new();
     let (org, ws) = world.org().await;
-    let created = world.create(ADMIN, keyplane_core::service::CreateKey { name: None, ..workspace_key(&org, &ws) }).await.unwrap();
+    let created = world
+        .create(
+            ADMIN,
+            keyplane_core::service::CreateKey {
+                name: None,
+                ..workspace_key(&org, &ws)
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(created.view.name, created.view.id.to_string());
 }
 
@@ -59,21 +72,36 @@ async fn patch_changes_what_verify_sees_at_once() {
         .await
         .unwrap();
     assert_eq!(patched.version, 2);
-    let verdict = world.verify_with(&created.key, vec!["models:gpt-4o".into()], None, None).await;
+    let verdict = world
+        .verify_with(&created.key, vec!["models:gpt-4o".into()], None, None)
+        .await;
     assert_eq!(verdict.code, VerifyCode::Valid);
     assert_eq!(verdict.actor.as_deref(), Some("renamed"));
     assert_eq!(verdict.role, Some(KeyRole::Viewer));
-    let verdict = world.verify_with(&created.key, vec!["models:o3".into()], None, None).await;
+    let verdict = world
+        .verify_with(&created.key, vec!["models:o3".into()], None, None)
+        .await;
     assert_eq!(verdict.code, VerifyCode::Forbidden);
 
     // A stale if_version is refused and changes nothing.
     let stale = world
         .keyplane
-        .patch_key(&admin, &id, PatchKey { name: Some("late".into()), if_version: Some(1), ..PatchKey::default() })
+        .patch_key(
+            &admin,
+            &id,
+            PatchKey {
+                name: Some("late".into()),
+                if_version: Some(1),
+                ..PatchKey::default()
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(stale.code, "VERSION_CONFLICT");
-    assert_eq!(world.keyplane.get_key(&admin, &id).await.unwrap().name, "renamed");
+    assert_eq!(
+        world.keyplane.get_key(&admin, &id).await.unwrap().name,
+        "renamed"
+    );
 }
 
 #[tokio::test]
@@ -84,9 +112,31 @@ async fn disable_and_enable() {
     let id = created.view.id.clone();
     let admin = caller(ADMIN);
 
-    world.keyplane.patch_key(&admin, &id, PatchKey { enabled: Some(false), ..PatchKey::default() }).await.unwrap();
+    world
+        .keyplane
+        .patch_key(
+            &admin,
+            &id,
+            PatchKey {
+                enabled: Some(false),
+                ..PatchKey::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(world.verify(&created.key).await.code, VerifyCode::Disabled);
-    world.keyplane.patch_key(&admin, &id, PatchKey { enabled: Some(true), ..PatchKey::default() }).await.unwrap();
+    world
+        .keyplane
+        .patch_key(
+            &admin,
+            &id,
+            PatchKey {
+                enabled: Some(true),
+                ..PatchKey::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(world.verify(&created.key).await.code, VerifyCode::Valid);
 }
 
@@ -97,10 +147,17 @@ async fn roll_keeps_the_old_secret_for_exactly_the_grace_period() {
     let created = world.create(ADMIN, workspace_key(&org, &ws)).await.unwrap();
     let id = created.view.id.clone();
 
-    let rolled = world.keyplane.roll_key(&caller(ADMIN), &id, RollKey { grace_seconds: 60 }).await.unwrap();
+    let rolled = world
+        .keyplane
+        .roll_key(&caller(ADMIN), &id, RollKey { grace_seconds: 60 })
+        .await
+        .unwrap();
     assert_eq!(rolled.view.id, created.view.id, "same key id across rolls");
     assert_ne!(rolled.key.expose(), created.key.expose());
-    assert_eq!(rolled.previous_expires_at, world.clock.now_for_tests() + Duration::seconds(60));
+    assert_eq!(
+        rolled.previous_expires_at,
+        world.clock.now_for_tests() + Duration::seconds(60)
+    );
 
     assert_eq!(world.verify(&created.key).await.code, VerifyCode::Valid);
     assert_eq!(world.verify(&rolled.key).await.code, VerifyCode::Valid);
@@ -119,11 +176,39 @@ async fn roll_without_grace_stops_the_old_secret_at_once_and_a_second_roll_drops
     let id = first.view.id.clone();
     let admin = caller(ADMIN);
 
-    let second = world.keyplane.roll_key(&admin, &id, RollKey { grace_seconds: 0 }).await.unwrap();
+    let second = world
+        .keyplane
+        .roll_key(&admin, &id, RollKey { grace_seconds: 0 })
+        .await
+        .unwrap();
     assert_eq!(world.verify(&first.key).await.code, VerifyCode::NotFound);
-    let third = world.keyplane.roll_key(&admin, &id, RollKey { grace_seconds: 3600 }).await.unwrap();
-    let fourth = world.keyplane.roll_key(&admin, &id, RollKey { grace_seconds: 3600 }).await.unwrap();
-    assert_eq!(world.verify(&second.key).await.code, VerifyCode::NotFound, "only the latest previous secret keeps its grace");
+    let third = world
+        .keyplane
+        .roll_key(
+            &admin,
+            &id,
+            RollKey {
+                grace_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    let fourth = world
+        .keyplane
+        .roll_key(
+            &admin,
+            &id,
+            RollKey {
+                grace_seconds: 3600,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        world.verify(&second.key).await.code,
+        VerifyCode::NotFound,
+        "only the latest previous secret keeps its grace"
+    );
     assert_eq!(world.verify(&third.key).await.code, VerifyCode::Valid);
     assert_eq!(world.verify(&fourth.key).await.code, VerifyCode::Valid);
 }
@@ -135,11 +220,21 @@ async fn grace_out_of_range_is_refused() {
     let created = world.create(ADMIN, workspace_key(&org, &ws)).await.unwrap();
     let err = world
         .keyplane
-        .roll_key(&caller(ADMIN), &created.view.id, RollKey { grace_seconds: 86_401 })
+        .roll_key(
+            &caller(ADMIN),
+            &created.view.id,
+            RollKey {
+                grace_seconds: 86_401,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code, "GRACE_OUT_OF_RANGE");
-    assert_eq!(world.verify(&created.key).await.code, VerifyCode::Valid, "nothing changed");
+    assert_eq!(
+        world.verify(&created.key).await.code,
+        VerifyCode::Valid,
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
@@ -149,7 +244,11 @@ async fn revoke_is_immediate_and_final() {
     let created = world.create(ADMIN, workspace_key(&org, &ws)).await.unwrap();
     let id = created.view.id.clone();
     let admin = caller(ADMIN);
-    let rolled = world.keyplane.roll_key(&admin, &id, RollKey { grace_seconds: 600 }).await.unwrap();
+    let rolled = world
+        .keyplane
+        .roll_key(&admin, &id, RollKey { grace_seconds: 600 })
+        .await
+        .unwrap();
 
     let revoked = world.keyplane.revoke_key(&admin, &id).await.unwrap();
     assert_eq!(revoked.status, DisplayStatus::Revoked);
@@ -157,14 +256,37 @@ async fn revoke_is_immediate_and_final() {
     assert_eq!(world.verify(&rolled.key).await.code, VerifyCode::Revoked);
 
     for err in [
-        world.keyplane.patch_key(&admin, &id, PatchKey { enabled: Some(true), ..PatchKey::default() }).await.unwrap_err(),
-        world.keyplane.roll_key(&admin, &id, RollKey::default()).await.unwrap_err(),
+        world
+            .keyplane
+            .patch_key(
+                &admin,
+                &id,
+                PatchKey {
+                    enabled: Some(true),
+                    ..PatchKey::default()
+                },
+            )
+            .await
+            .unwrap_err(),
+        world
+            .keyplane
+            .roll_key(&admin, &id, RollKey::default())
+            .await
+            .unwrap_err(),
         world.keyplane.activate_key(&admin, &id).await.unwrap_err(),
     ] {
         assert_eq!(err.code, "KEY_REVOKED");
     }
     // Revoking again changes nothing.
-    assert_eq!(world.keyplane.revoke_key(&admin, &id).await.unwrap().version, revoked.version);
+    assert_eq!(
+        world
+            .keyplane
+            .revoke_key(&admin, &id)
+            .await
+            .unwrap()
+            .version,
+        revoked.version
+    );
     assert_eq!(world.verify(&rolled.key).await.code, VerifyCode::Revoked);
 }
 
@@ -174,17 +296,33 @@ async fn expiry_is_checked_with_the_clock() {
     let (org, ws) = world.org().await;
     let now = world.clock.now_for_tests();
     let created = world
-        .create(ADMIN, keyplane_core::service::CreateKey { expires_at: Some(now + Duration::hours(1)), ..workspace_key(&org, &ws) })
+        .create(
+            ADMIN,
+            keyplane_core::service::CreateKey {
+                expires_at: Some(now + Duration::hours(1)),
+                ..workspace_key(&org, &ws)
+            },
+        )
         .await
         .unwrap();
     assert_eq!(world.verify(&created.key).await.code, VerifyCode::Valid);
     world.clock.advance(Duration::hours(1));
     assert_eq!(world.verify(&created.key).await.code, VerifyCode::Expired);
-    let view = world.keyplane.get_key(&caller(ADMIN), &created.view.id).await.unwrap();
+    let view = world
+        .keyplane
+        .get_key(&caller(ADMIN), &created.view.id)
+        .await
+        .unwrap();
     assert_eq!(view.status, DisplayStatus::Expired);
 
     let past = world
-        .create(ADMIN, keyplane_core::service::CreateKey { expires_at: Some(now), ..workspace_key(&org, &ws) })
+        .create(
+            ADMIN,
+            keyplane_core::service::CreateKey {
+                expires_at: Some(now),
+                ..workspace_key(&org, &ws)
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(past.code, "EXPIRY_IN_PAST");
@@ -196,26 +334,58 @@ async fn two_phase_create_needs_activation_within_an_hour() {
     let (org, ws) = world.org().await;
     let admin = caller(ADMIN);
     let pending = world
-        .create(ADMIN, keyplane_core::service::CreateKey { activate: Some(false), ..workspace_key(&org, &ws) })
+        .create(
+            ADMIN,
+            keyplane_core::service::CreateKey {
+                activate: Some(false),
+                ..workspace_key(&org, &ws)
+            },
+        )
         .await
         .unwrap();
     assert_eq!(pending.view.status, DisplayStatus::Pending);
     assert_eq!(world.verify(&pending.key).await.code, VerifyCode::Pending);
-    let active = world.keyplane.activate_key(&admin, &pending.view.id.clone()).await.unwrap();
+    let active = world
+        .keyplane
+        .activate_key(&admin, &pending.view.id.clone())
+        .await
+        .unwrap();
     assert_eq!(active.status, DisplayStatus::Active);
     assert_eq!(world.verify(&pending.key).await.code, VerifyCode::Valid);
     // Activating twice is harmless (the provider may retry).
-    assert_eq!(world.keyplane.activate_key(&admin, &pending.view.id.clone()).await.unwrap().version, active.version);
+    assert_eq!(
+        world
+            .keyplane
+            .activate_key(&admin, &pending.view.id.clone())
+            .await
+            .unwrap()
+            .version,
+        active.version
+    );
 
     let late = world
-        .create(ADMIN, keyplane_core::service::CreateKey { activate: Some(false), ..workspace_key(&org, &ws) })
+        .create(
+            ADMIN,
+            keyplane_core::service::CreateKey {
+                activate: Some(false),
+                ..workspace_key(&org, &ws)
+            },
+        )
         .await
         .unwrap();
     world.clock.advance(Duration::minutes(61));
-    let err = world.keyplane.activate_key(&admin, &late.view.id.clone()).await.unwrap_err();
+    let err = world
+        .keyplane
+        .activate_key(&admin, &late.view.id.clone())
+        .await
+        .unwrap_err();
     assert_eq!(err.code, "PENDING_EXPIRED");
     assert_eq!(world.verify(&late.key).await.code, VerifyCode::Pending);
-    let view = world.keyplane.get_key(&admin, &late.view.id.clone()).await.unwrap();
+    let view = world
+        .keyplane
+        .get_key(&admin, &late.view.id.clone())
+        .await
+        .unwrap();
     assert_eq!(view.status, DisplayStatus::Expired);
 }
 
@@ -229,16 +399,36 @@ async fn listing_filters_and_pages_newest_first() {
     for i in 0..7 {
         world.clock.advance(Duration::seconds(1));
         let target = if i % 2 == 0 { &ws } else { &other_ws };
-        ids.push(world.create(ADMIN, workspace_key(&org, target)).await.unwrap().view.id);
+        ids.push(
+            world
+                .create(ADMIN, workspace_key(&org, target))
+                .await
+                .unwrap()
+                .view
+                .id,
+        );
     }
-    world.keyplane.revoke_key(&admin, &ids[0].clone()).await.unwrap();
+    world
+        .keyplane
+        .revoke_key(&admin, &ids[0].clone())
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
         let page = world
             .keyplane
-            .list_keys(&admin, ListKeys { organization_id: org.clone(), workspace_id: None, status: None, cursor, limit: Some(3) })
+            .list_keys(
+                &admin,
+                ListKeys {
+                    organization_id: org.clone(),
+                    workspace_id: None,
+                    status: None,
+                    cursor,
+                    limit: Some(3),
+                },
+            )
             .await
             .unwrap();
         seen.extend(page.items.into_iter().map(|k| k.id));
@@ -253,20 +443,54 @@ async fn listing_filters_and_pages_newest_first() {
 
     let in_ws = world
         .keyplane
-        .list_keys(&admin, ListKeys { organization_id: org.clone(), workspace_id: Some(ws.clone()), status: None, cursor: None, limit: None })
+        .list_keys(
+            &admin,
+            ListKeys {
+                organization_id: org.clone(),
+                workspace_id: Some(ws.clone()),
+                status: None,
+                cursor: None,
+                limit: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(in_ws.items.len(), 4);
     let revoked = world
         .keyplane
-        .list_keys(&admin, ListKeys { organization_id: org.clone(), workspace_id: None, status: Some(DisplayStatus::Revoked), cursor: None, limit: None })
+        .list_keys(
+            &admin,
+            ListKeys {
+                organization_id: org.clone(),
+                workspace_id: None,
+                status: Some(DisplayStatus::Revoked),
+                cursor: None,
+                limit: None,
+            },
+        )
         .await
         .unwrap();
-    assert_eq!(revoked.items.iter().map(|k| k.id.clone()).collect::<Vec<_>>(), vec![ids[0].clone()]);
+    assert_eq!(
+        revoked
+            .items
+            .iter()
+            .map(|k| k.id.clone())
+            .collect::<Vec<_>>(),
+        vec![ids[0].clone()]
+    );
 
     let bad = world
         .keyplane
-        .list_keys(&admin, ListKeys { organization_id: org, workspace_id: None, status: None, cursor: Some("garbage!".into()), limit: None })
+        .list_keys(
+            &admin,
+            ListKeys {
+                organization_id: org,
+                workspace_id: None,
+                status: None,
+                cursor: Some("garbage!".into()),
+                limit: None,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(bad.code, "INVALID_CURSOR");

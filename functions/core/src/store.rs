@@ -206,7 +206,9 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Creates a key, its secret, its audit event and its idempotency record,
     /// and counts it against the quota — all or nothing. Errors:
     /// `NotFound` (organization), `QuotaExceeded`, `IdempotencyReplay`,
-    /// `AlreadyExists` (key id or hash taken).
+    /// `AlreadyExists` (key id or hash taken). An idempotency record whose
+    /// `ttl` is at or before the new key's `created_at` is expired: it is
+    /// replaced, not replayed.
     async fn create_key(&self, new: NewKey<'_>) -> Result<(), StoreError>;
     /// Reads a key with its credits and last use.
     async fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError>;

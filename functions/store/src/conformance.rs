@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             key_needs_its_organization,
             key_id_and_hash_are_unique,
             idempotent_create_replays_first_record,
+            expired_idempotency_record_is_replaced,
             quota_holds_under_concurrent_creates,
             release_quota_frees_a_slot,
             update_of_missing_key_is_not_found,

@@ -295,7 +295,8 @@ impl Keyplane {
 
         let fingerprint = req.fingerprint();
         if let Some(token) = idempotency_key {
-            if let Some(record) = self.store.get_idempotency(&caller.principal, token).await? {
+            let live = self.store.get_idempotency(&caller.principal, token).await?;
+            if let Some(record) = live.filter(|r| r.ttl > now.timestamp()) {
                 return self.replay(&record, &fingerprint).await;
             }
         }

@@ -127,3 +127,20 @@ pub async fn idempotent_create_replays_first_record<S: KeyStore>(store: S) {
         .expect("another principal's token");
     assert_eq!(key_count(&store, &org.id).await, 2);
 }
+
+/// Once its ttl has passed, a token may be used again.
+pub async fn expired_idempotency_record_is_replaced<S: KeyStore>(store: S) {
+    let org = given_org(&store, 10).await;
+    let first = KeyBuilder::new(&org.id).build();
+    create_key(&store, &first, Some("daily"))
+        .await
+        .expect("first create");
+    let next_day = KeyBuilder::new(&org.id).created_at(at(86_400)).build();
+    create_key(&store, &next_day, Some("daily"))
+        .await
+        .expect("an expired token does not replay");
+    assert_eq!(
+        store.get_idempotency(&first.created_by, "daily").await,
+        Ok(Some(idempotency(&first.created_by, "daily", &next_day.id)))
+    );
+}

@@ -75,8 +75,13 @@ pub(super) fn create(txn: &WriteTransaction, new: &Creation) -> TxResult<()> {
     if let Some(record) = &new.idempotency {
         let idempotency = txn.open_table(IDEMPOTENCY)?;
         let slot = (record.principal.as_str(), record.token.as_str());
-        if let Some(existing) = read(&idempotency, slot)? {
-            return Err(StoreError::IdempotencyReplay(existing).into());
+        // A record past its ttl is expired and gets replaced, as DynamoDB
+        // TTL would eventually delete it.
+        let existing: Option<IdempotencyRecord> = read(&idempotency, slot)?;
+        if let Some(existing) = existing {
+            if existing.ttl > key.created_at.timestamp() {
+                return Err(StoreError::IdempotencyReplay(existing).into());
+            }
         }
     }
     let mut org = tenancy::require_org(txn, &key.organization_id)?;
