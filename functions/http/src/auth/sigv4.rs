@@ -818,23 +818,27 @@ mod tests {
         assert_eq!(trim_all(""), "");
     }
 
-    /// Proves `curl --aws-sigv4` works against the verifier: capture the raw
-    /// request curl sends and verify it.
-    #[test]
-    fn curl_aws_sigv4_is_accepted() {
-        use std::io::{BufRead, BufReader, Read, Write};
+    /// The request `curl --aws-sigv4` sends for `curl_args` to
+    /// `path_and_query`, captured by a one-shot local listener; `None` if
+    /// curl is not installed.
+    fn capture_curl(
+        fx: &Fixture,
+        curl_args: &[&str],
+        path_and_query: &str,
+    ) -> Option<Request<Vec<u8>>> {
+        use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
         use std::net::TcpListener;
         use std::process::{Command, Stdio};
+        use std::time::Instant;
 
         let curl = Path::new("/usr/bin/curl");
         if !curl.exists() {
             println!("note: /usr/bin/curl not found; skipping the curl --aws-sigv4 test");
-            return;
+            return None;
         }
-        let fx = Fixture::new();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
-        let body = r#"{"name":"ci key","scope":{"organization":"acme"}}"#;
         let mut child = Command::new(curl)
             .args(["--silent", "--show-error", "--max-time", "20"])
             .arg("--aws-sigv4")
@@ -845,20 +849,33 @@ mod tests {
                 fx.admin.access_key_id,
                 fx.admin.secret_access_key.expose_secret()
             ))
-            .args([
-                "-X",
-                "POST",
-                "-H",
-                "content-type: application/json",
-                "-d",
-                body,
-            ])
-            .arg(format!("http://127.0.0.1:{port}/v1/keys?x=1"))
+            .args(curl_args)
+            .arg(format!("http://127.0.0.1:{port}{path_and_query}"))
             .stdout(Stdio::null())
             .spawn()
             .expect("run curl");
 
-        let (mut stream, _) = listener.accept().expect("accept");
+        // Poll so that a curl that never connects fails the test, not hangs it.
+        let started = Instant::now();
+        let mut stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    let exited = child.try_wait().expect("curl status");
+                    assert!(
+                        exited.is_none(),
+                        "curl exited without connecting: {exited:?}"
+                    );
+                    assert!(
+                        started.elapsed() < StdDuration::from_secs(20),
+                        "curl never connected"
+                    );
+                    std::thread::sleep(StdDuration::from_millis(10));
+                }
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        stream.set_nonblocking(false).expect("blocking");
         stream
             .set_read_timeout(Some(StdDuration::from_secs(20)))
             .expect("timeout");
@@ -886,32 +903,63 @@ mod tests {
             }
             builder = builder.header(name, value);
         }
-        let mut received = vec![0; content_length];
-        reader.read_exact(&mut received).expect("body");
+        let mut body = vec![0; content_length];
+        reader.read_exact(&mut body).expect("body");
         stream
             .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
             .expect("respond");
         drop(stream);
         let status = child.wait().expect("curl exits");
         assert!(status.success(), "curl failed: {status}");
+        Some(builder.body(body).expect("request"))
+    }
 
-        let req = builder.body(received).expect("request");
-        assert_eq!(req.body(), body.as_bytes());
+    /// When the captured request was signed, per its `x-amz-date`.
+    fn signed_at(req: &Request<Vec<u8>>) -> DateTime<Utc> {
         let amz_date = req.headers()[X_AMZ_DATE].to_str().expect("ascii");
-        let signed_at = NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT)
+        NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT)
             .expect("curl's x-amz-date")
-            .and_utc();
+            .and_utc()
+    }
+
+    /// Proves `curl --aws-sigv4` works against the verifier.
+    #[test]
+    fn curl_aws_sigv4_post_is_accepted() {
+        let fx = Fixture::new();
+        let body = r#"{"name":"ci key","scope":{"organization":"acme"}}"#;
+        let args = [
+            "-X",
+            "POST",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            body,
+        ];
+        let Some(req) = capture_curl(&fx, &args, "/v1/keys?x=1") else {
+            return;
+        };
+        assert_eq!(req.body(), body.as_bytes());
+        let at = signed_at(&req);
         assert_eq!(
-            fx.verify_at(req.clone(), signed_at),
+            fx.verify_at(req.clone(), at),
             Ok(fx.admin.principal.clone())
         );
 
         // And the same request with its body changed is refused.
         let mut tampered = req;
         tampered.body_mut().push(b' ');
-        assert_eq!(
-            fx.verify_at(tampered, signed_at),
-            Err(AuthError::BadSignature)
-        );
+        assert_eq!(fx.verify_at(tampered, at), Err(AuthError::BadSignature));
+    }
+
+    /// curl signs percent-encoded paths as sent (single encoding).
+    #[test]
+    fn curl_aws_sigv4_encoded_path_is_accepted() {
+        let fx = Fixture::new();
+        let Some(req) = capture_curl(&fx, &[], ALICE_PATH) else {
+            return;
+        };
+        assert_eq!(req.uri().path(), ALICE_PATH);
+        let at = signed_at(&req);
+        assert_eq!(fx.verify_at(req, at), Ok(fx.admin.principal.clone()));
     }
 }
