@@ -373,6 +373,16 @@ fn valid_profile_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// Fills `slot` with `value`, or says why not: a field given twice is a
+/// mistake, not an override.
+fn set_once<T>(slot: &mut Option<T>, value: Result<T, String>) -> Result<(), String> {
+    if slot.is_some() {
+        return Err("is set twice".to_owned());
+    }
+    *slot = Some(value?);
+    Ok(())
+}
+
 /// A section being parsed.
 struct Section {
     name: String,
@@ -396,22 +406,6 @@ impl Parser<'_> {
             path: self.path.to_owned(),
             line,
             message: message.into(),
-        }
-    }
-
-    fn field(
-        &self,
-        line: usize,
-        profile: &str,
-        field: &'static str,
-        problem: impl Into<String>,
-    ) -> CredentialsError {
-        CredentialsError::Field {
-            path: self.path.to_owned(),
-            line,
-            profile: profile.to_owned(),
-            field,
-            problem: problem.into(),
         }
     }
 
@@ -455,63 +449,45 @@ impl Parser<'_> {
         };
         let key = key.trim().to_ascii_lowercase();
         let value = value.trim();
-        let Some(section) = self.section.as_ref() else {
+        let Some(section) = self.section.as_mut() else {
             return Err(self.syntax(number, "`key = value` before any [profile] header"));
         };
-        let profile = section.name.as_str();
-        match key.as_str() {
+        let (field, result) = match key.as_str() {
             FIELD_ACCESS_KEY_ID => {
-                if section.access_key_id.is_some() {
-                    return Err(self.field(number, profile, FIELD_ACCESS_KEY_ID, "is set twice"));
-                }
-                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    return Err(self.field(
-                        number,
-                        profile,
-                        FIELD_ACCESS_KEY_ID,
-                        "must be non-empty letters and digits",
-                    ));
-                }
-                if let Some(other) = self.credentials.by_access_key.get(value) {
-                    return Err(self.field(
-                        number,
-                        profile,
-                        FIELD_ACCESS_KEY_ID,
-                        format!("is already used by profile [{}]", other.profile),
-                    ));
-                }
-                let access_key_id = Some(value.to_owned());
-                if let Some(section) = self.section.as_mut() {
-                    section.access_key_id = access_key_id;
-                }
+                let id = if value.is_empty() || !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    Err("must be non-empty letters and digits".to_owned())
+                } else if let Some(other) = self.credentials.by_access_key.get(value) {
+                    Err(format!("is already used by profile [{}]", other.profile))
+                } else {
+                    Ok(value.to_owned())
+                };
+                (
+                    FIELD_ACCESS_KEY_ID,
+                    set_once(&mut section.access_key_id, id),
+                )
             }
             FIELD_SECRET => {
-                if section.secret.is_some() {
-                    return Err(self.field(number, profile, FIELD_SECRET, "is set twice"));
-                }
-                if value.is_empty() {
-                    return Err(self.field(number, profile, FIELD_SECRET, "is empty"));
-                }
-                let secret = Some(SecretString::from(value));
-                if let Some(section) = self.section.as_mut() {
-                    section.secret = secret;
-                }
+                let secret = if value.is_empty() {
+                    Err("is empty".to_owned())
+                } else {
+                    Ok(SecretString::from(value))
+                };
+                (FIELD_SECRET, set_once(&mut section.secret, secret))
             }
             FIELD_PRINCIPAL => {
-                if section.principal.is_some() {
-                    return Err(self.field(number, profile, FIELD_PRINCIPAL, "is set twice"));
-                }
-                let principal = Principal::parse(value).map_err(|e| {
-                    self.field(number, profile, FIELD_PRINCIPAL, format!("is invalid: {e}"))
-                })?;
-                if let Some(section) = self.section.as_mut() {
-                    section.principal = Some(principal);
-                }
+                let principal = Principal::parse(value).map_err(|e| format!("is invalid: {e}"));
+                (FIELD_PRINCIPAL, set_once(&mut section.principal, principal))
             }
             // Other AWS settings (aws_session_token, region, …) are not ours.
-            _ => {}
-        }
-        Ok(())
+            _ => return Ok(()),
+        };
+        result.map_err(|problem| CredentialsError::Field {
+            path: self.path.to_owned(),
+            line: number,
+            profile: section.name.clone(),
+            field,
+            problem,
+        })
     }
 
     /// Checks the open section is complete and records it.
@@ -519,7 +495,13 @@ impl Parser<'_> {
         let Some(section) = self.section.take() else {
             return Ok(());
         };
-        let missing = |field| self.field(section.line, &section.name, field, "is missing");
+        let missing = |field| CredentialsError::Field {
+            path: self.path.to_owned(),
+            line: section.line,
+            profile: section.name.clone(),
+            field,
+            problem: "is missing".to_owned(),
+        };
         let Some(access_key_id) = section.access_key_id else {
             return Err(missing(FIELD_ACCESS_KEY_ID));
         };

@@ -83,7 +83,9 @@ impl Identify for SigV4Identity {
         let amz_date = single_header(headers, X_AMZ_DATE)?
             .ok_or_else(|| malformed("the x-amz-date header is required"))?;
         let signed_at = NaiveDateTime::parse_from_str(amz_date, AMZ_DATE_FORMAT)
-            .map_err(|_| malformed("x-amz-date must look like 20240131T235959Z"))?
+            .ok()
+            .filter(|_| amz_date.len() == 16)
+            .ok_or_else(|| malformed("x-amz-date must look like 20240131T235959Z"))?
             .and_utc();
         if !amz_date.starts_with(auth.date) {
             return Err(malformed(
