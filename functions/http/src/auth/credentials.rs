@@ -258,6 +258,15 @@ impl LocalCredentials {
             .map(|e| (&e.secret, &e.principal))
     }
 
+    /// The access key id and secret of `profile`, for clients that take
+    /// them directly, such as `curl --aws-sigv4 --user`.
+    pub fn profile(&self, profile: &str) -> Option<(&str, &SecretString)> {
+        self.by_access_key
+            .iter()
+            .find(|(_, e)| e.profile == profile)
+            .map(|(id, e)| (id.as_str(), &e.secret))
+    }
+
     /// How many access keys are known.
     pub fn len(&self) -> usize {
         self.by_access_key.len()

@@ -1,0 +1,122 @@
+//! The local data directory: `store.redb`, `credentials` (AWS
+//! shared-credentials format) and `config.json` (platform admins, usage
+//! reporters, region).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use keyplane_core::key_format::KeyEnv;
+use keyplane_core::principal::Principal;
+use keyplane_core::Config;
+use keyplane_http::auth::LocalCredentials;
+use serde::{Deserialize, Serialize};
+
+/// The principal of the admin credential created on first start.
+pub const BOOTSTRAP_ADMIN: &str = "arn:aws:iam::000000000000:user/keyplane-admin";
+/// Region clients sign for, as with an API Gateway deployment.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// Settings kept in `config.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalConfig {
+    /// Platform admins.
+    pub admins: Vec<Principal>,
+    /// Principals allowed to report usage.
+    #[serde(default)]
+    pub usage_reporters: Vec<Principal>,
+    /// Region clients sign requests for.
+    pub region: String,
+    /// `test` or `live`: the prefix of minted keys.
+    pub key_env: KeyEnv,
+}
+
+impl LocalConfig {
+    pub fn core_config(&self) -> Config {
+        Config {
+            admins: self.admins.clone(),
+            usage_reporters: self.usage_reporters.clone(),
+            key_env: self.key_env,
+        }
+    }
+}
+
+/// Paths inside a data directory.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    root: PathBuf,
+}
+
+/// What opening a data directory found.
+#[derive(Debug)]
+pub struct Opened {
+    pub config: LocalConfig,
+    pub credentials: LocalCredentials,
+    /// Set on first start: the credential that was just created.
+    pub created_admin: Option<String>,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn store_path(&self) -> PathBuf {
+        self.root.join("store.redb")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.root.join("credentials")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.json")
+    }
+
+    /// Opens the directory, initialising it on first use with an admin
+    /// credential and a configuration naming that admin.
+    pub fn open_or_init(&self) -> anyhow::Result<Opened> {
+        fs::create_dir_all(&self.root)
+            .with_context(|| format!("cannot create data directory {}", self.root.display()))?;
+        let mut created_admin = None;
+        if !self.config_path().exists() {
+            let admin = Principal::parse(BOOTSTRAP_ADMIN)?;
+            if !self.credentials_path().exists() {
+                let (credentials, generated) = LocalCredentials::generate_admin(admin.clone());
+                credentials
+                    .write_new(&self.credentials_path())
+                    .with_context(|| format!("cannot write {}", self.credentials_path().display()))?;
+                created_admin = Some(generated.access_key_id);
+            }
+            let config = LocalConfig {
+                admins: vec![admin],
+                usage_reporters: Vec::new(),
+                region: DEFAULT_REGION.to_owned(),
+                key_env: KeyEnv::Test,
+            };
+            write_json(&self.config_path(), &config)?;
+        }
+        let config: LocalConfig = serde_json::from_slice(
+            &fs::read(self.config_path()).with_context(|| format!("cannot read {}", self.config_path().display()))?,
+        )
+        .with_context(|| format!("{} is not a valid Keyplane configuration", self.config_path().display()))?;
+        let credentials = LocalCredentials::load(&self.credentials_path())
+            .with_context(|| format!("cannot load {}", self.credentials_path().display()))?;
+        Ok(Opened { config, credentials, created_admin })
+    }
+
+    pub fn save_config(&self, config: &LocalConfig) -> anyhow::Result<()> {
+        write_json(&self.config_path(), config)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,96 @@
+//! `keyplane serve`: the Router on the embedded store, with SigV4 checked
+//! against the data directory's credentials file.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use keyplane_core::clock::{Clock, SystemClock};
+use keyplane_core::Keyplane;
+use keyplane_http::auth::SigV4Identity;
+use keyplane_http::AppState;
+use keyplane_store::EmbeddedStore;
+
+use crate::data_dir::DataDir;
+use crate::DataDirArg;
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    data_dir: DataDirArg,
+    /// Address to listen on.
+    #[arg(long, default_value_t = crate::default_listen(), env = "KEYPLANE_LISTEN")]
+    listen: SocketAddr,
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let dir = DataDir::new(&args.data_dir.data_dir);
+    let opened = dir.open_or_init()?;
+    let store = EmbeddedStore::open(dir.store_path()).with_context(|| {
+        format!(
+            "cannot open {}; is another keyplane process using this data directory?",
+            dir.store_path().display()
+        )
+    })?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let keyplane = Keyplane::new(Arc::new(store), clock.clone(), opened.config.core_config());
+    let identity = SigV4Identity::new(opened.credentials, opened.config.region.clone());
+    let app = keyplane_http::app(AppState { keyplane, identity: Arc::new(identity), clock });
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    if opened.created_admin.is_some() {
+        print_first_start(&dir, address, &opened.config.region);
+    }
+    tracing::info!(%address, data_dir = %dir.root().display(), "keyplane is serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("keyplane stopped");
+    Ok(())
+}
+
+/// Told once, on the first start of an empty data directory: how to use the
+/// admin credential that was just created. The secret stays in the file.
+fn print_first_start(dir: &DataDir, address: SocketAddr, region: &str) {
+    let credentials = std::path::absolute(dir.credentials_path()).unwrap_or_else(|_| dir.credentials_path());
+    println!(
+        "\nCreated a platform-admin credential in {path} (profile keyplane-admin, mode 0600).\n\
+         Use it with any SigV4 client, for example:\n\n  \
+         export AWS_SHARED_CREDENTIALS_FILE={path} AWS_PROFILE=keyplane-admin\n  \
+         curl --aws-sigv4 aws:amz:{region}:execute-api --user \"$(keyplane admin curl-user)\" http://{address}/v1/organizations ...\n\n\
+         See README.md for the full walk-through. This message is shown once.\n",
+        path = credentials.display(),
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
