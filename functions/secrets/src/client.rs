@@ -1,0 +1,509 @@
+//! [`SecretsClient`]: the handful of Secrets Manager calls Keyplane needs,
+//! with idempotent writes and errors sorted by what to do about them.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::Client;
+use keyplane_core::key_format::ApiKey;
+
+use crate::error::{Call, SecretsError};
+use crate::stage::Stage;
+use crate::types::{Recovery, SecretDescription, SecretValue, SecretVersion};
+use crate::validate;
+
+/// Attempts per call, first try included (the SDK's "standard" mode with
+/// jittered exponential backoff starting at 1 s).
+const MAX_ATTEMPTS: u32 = 3;
+/// Time to open a TCP connection: on a healthy network this is milliseconds,
+/// so a second means the endpoint is wrong or down and retrying is better.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt, from sending to the end of the response.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
+/// A whole call including retries and backoff: a Terraform apply or a
+/// rotation step should fail fast and say why rather than hang.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The AWS configuration loader Keyplane uses for Secrets Manager: the
+/// standard environment (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, the credential chain, …) plus our
+/// retry and timeout policy. Without this, the SDK has no operation timeout
+/// at all, so a black-holed endpoint would hang the caller.
+///
+/// Policy: standard retries, [`MAX_ATTEMPTS`] attempts; connect timeout
+/// 1 s; 4 s per attempt; 10 s per call in total. Writes are safe to retry
+/// because each carries a client request token.
+///
+/// Override parts of it before loading (tests set an endpoint, a region and
+/// static credentials):
+///
+/// ```no_run
+/// # async fn demo() {
+/// let config = keyplane_secrets::config_loader()
+///     .endpoint_url("http://127.0.0.1:5000")
+///     .load()
+///     .await;
+/// let client = keyplane_secrets::SecretsClient::from_sdk_config(&config);
+/// # }
+/// ```
+///
+/// An empty `AWS_ENDPOINT_URL` makes the SDK panic while loading: unset the
+/// variable instead of setting it to nothing.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        )
+}
+
+/// Reads and writes Keyplane's keys in Secrets Manager.
+///
+/// Cheap to clone (the SDK client is reference-counted). Plaintext only
+/// enters as `&ApiKey` and leaves inside [`SecretValue`]; nothing here logs
+/// or formats it.
+#[derive(Debug, Clone)]
+pub struct SecretsClient {
+    sdk: Client,
+}
+
+impl SecretsClient {
+    /// Wraps an SDK client configured by the caller.
+    pub fn new(sdk: Client) -> Self {
+        Self { sdk }
+    }
+
+    /// A client from the standard AWS environment with Keyplane's retry and
+    /// timeout policy; see [`config_loader`].
+    pub async fn from_env() -> Self {
+        Self::from_sdk_config(&config_loader().load().await)
+    }
+
+    /// A client from an already loaded configuration.
+    pub fn from_sdk_config(config: &SdkConfig) -> Self {
+        Self::new(Client::new(config))
+    }
+
+    /// The underlying SDK client, for calls this module does not wrap.
+    pub fn sdk(&self) -> &Client {
+        &self.sdk
+    }
+
+    /// Creates secret `name` whose first version (labelled `AWSCURRENT`)
+    /// holds `value`, with `client_request_token` as its version id.
+    ///
+    /// Idempotent: repeating the call with the same token and value returns
+    /// the same version, so a create interrupted by a timeout can simply be
+    /// retried. The same token with a different value is
+    /// [`SecretsError::TokenReused`]; a name taken by anything else is
+    /// [`SecretsError::AlreadyExists`].
+    pub async fn create(
+        &self,
+        name: &str,
+        value: &ApiKey,
+        client_request_token: &str,
+        description: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<SecretVersion, SecretsError> {
+        validate::name(name)?;
+        validate::token(client_request_token)?;
+        let call = Call {
+            operation: "CreateSecret",
+            secret_id: name,
+        };
+        let tags = tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect::<Vec<_>>();
+        let result = self
+            .sdk
+            .create_secret()
+            .name(name)
+            .secret_string(value.expose())
+            .client_request_token(client_request_token)
+            .set_description(description.map(str::to_owned))
+            .set_tags((!tags.is_empty()).then_some(tags))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let version = written(
+                    call,
+                    out.arn(),
+                    out.name(),
+                    out.version_id(),
+                    client_request_token,
+                )?;
+                tracing::debug!(secret = %version.arn, version_id = %version.version_id, "created secret");
+                Ok(version)
+            }
+            Err(err) => match call.fail(err) {
+                SecretsError::AlreadyExists { name } => {
+                    Err(self.explain_conflict(&name, client_request_token).await)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    /// After `ResourceExistsException` on create: Secrets Manager accepts
+    /// the same token with the same value, so if the token names a version
+    /// of this secret the value must differ; otherwise the name is simply
+    /// taken. Reads metadata only, never the stored value.
+    async fn explain_conflict(&self, name: &str, token: &str) -> SecretsError {
+        match self.describe_all(name).await {
+            Ok(Some(found)) if found.versions.contains_key(token) => SecretsError::TokenReused {
+                secret_id: name.to_owned(),
+                token: token.to_owned(),
+            },
+            // Not ours, gone again, or not describable: report the clash.
+            _ => SecretsError::AlreadyExists {
+                name: name.to_owned(),
+            },
+        }
+    }
+
+    /// Adds a version holding `value` to an existing secret, with
+    /// `client_request_token` as its version id and `stages` as its labels.
+    ///
+    /// With no stages Secrets Manager labels the new version `AWSCURRENT`
+    /// (moving the old one to `AWSPREVIOUS`); pass [`Stage::Pending`] to
+    /// stage a rotation without making it live. Idempotent with the token,
+    /// like [`create`](Self::create).
+    pub async fn put_version(
+        &self,
+        secret_id: &str,
+        value: &ApiKey,
+        client_request_token: &str,
+        stages: &[Stage],
+    ) -> Result<SecretVersion, SecretsError> {
+        validate::secret_id(secret_id)?;
+        validate::token(client_request_token)?;
+        for stage in stages {
+            stage.validate()?;
+        }
+        let call = Call {
+            operation: "PutSecretValue",
+            secret_id,
+        };
+        let out = self
+            .sdk
+            .put_secret_value()
+            .secret_id(secret_id)
+            .secret_string(value.expose())
+            .client_request_token(client_request_token)
+            .set_version_stages(
+                (!stages.is_empty())
+                    .then(|| stages.iter().map(|s| s.as_str().to_owned()).collect()),
+            )
+            .send()
+            .await
+            .map_err(|err| match call.fail(err) {
+                // On PutSecretValue this code only ever means the token
+                // already names a version with another value.
+                SecretsError::AlreadyExists { .. } => SecretsError::TokenReused {
+                    secret_id: secret_id.to_owned(),
+                    token: client_request_token.to_owned(),
+                },
+                other => other,
+            })?;
+        let version = written(
+            call,
+            out.arn(),
+            out.name(),
+            out.version_id(),
+            client_request_token,
+        )?;
+        tracing::debug!(secret = %version.arn, version_id = %version.version_id, ?stages, "put secret version");
+        Ok(version)
+    }
+
+    /// The version of `secret_id` labelled `stage`, or `None` when the
+    /// secret does not exist or no version carries that label.
+    ///
+    /// The label is always sent explicitly (moto needs it even for
+    /// `AWSCURRENT`). A secret scheduled for deletion is an
+    /// [`SecretsError::InvalidRequest`], not `None`: it can still be
+    /// restored, and [`describe`](Self::describe) shows when it goes.
+    pub async fn read(
+        &self,
+        secret_id: &str,
+        stage: Stage,
+    ) -> Result<Option<SecretValue>, SecretsError> {
+        validate::secret_id(secret_id)?;
+        stage.validate()?;
+        let request = self
+            .sdk
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage.as_str());
+        self.get_value(secret_id, request).await
+    }
+
+    /// Version `version_id` of `secret_id`, labelled or not, or `None` when
+    /// either does not exist.
+    pub async fn read_version(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+    ) -> Result<Option<SecretValue>, SecretsError> {
+        validate::secret_id(secret_id)?;
+        validate::token(version_id)?;
+        let request = self
+            .sdk
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_id(version_id);
+        self.get_value(secret_id, request).await
+    }
+
+    async fn get_value(
+        &self,
+        secret_id: &str,
+        request: aws_sdk_secretsmanager::operation::get_secret_value::builders::GetSecretValueFluentBuilder,
+    ) -> Result<Option<SecretValue>, SecretsError> {
+        let call = Call {
+            operation: "GetSecretValue",
+            secret_id,
+        };
+        let out = match request.send().await {
+            Ok(out) => out,
+            Err(err) => {
+                return match call.fail(err) {
+                    SecretsError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let version_id = required(call, out.version_id(), "VersionId")?;
+        let stages = out
+            .version_stages()
+            .iter()
+            .map(|label| Stage::from_aws(label))
+            .collect();
+        // Take the string out of the output rather than copying it, so the
+        // only long-lived copy is the zeroizing ApiKey.
+        let Some(text) = out.secret_string else {
+            return Err(SecretsError::InvalidRequest(format!(
+                "version {version_id} of secret `{secret_id}` holds binary data, not a Keyplane key"
+            )));
+        };
+        tracing::debug!(secret_id, %version_id, "read secret version");
+        Ok(Some(SecretValue {
+            value: ApiKey::from_plaintext(text),
+            version_id,
+            stages,
+        }))
+    }
+
+    /// Moves label `stage` onto version `to_version`, taking it off
+    /// `from_version` (`UpdateSecretVersionStage`).
+    ///
+    /// Secrets Manager requires `from_version` whenever the label is already
+    /// on another version (always, for `AWSCURRENT`), and when
+    /// `AWSCURRENT` moves it puts `AWSPREVIOUS` on the version it left.
+    pub async fn move_stage(
+        &self,
+        secret_id: &str,
+        stage: Stage,
+        to_version: &str,
+        from_version: Option<&str>,
+    ) -> Result<(), SecretsError> {
+        validate::secret_id(secret_id)?;
+        stage.validate()?;
+        validate::token(to_version)?;
+        if let Some(from) = from_version {
+            validate::token(from)?;
+        }
+        self.sdk
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(stage.as_str())
+            .move_to_version_id(to_version)
+            .set_remove_from_version_id(from_version.map(str::to_owned))
+            .send()
+            .await
+            .map_err(|err| {
+                Call {
+                    operation: "UpdateSecretVersionStage",
+                    secret_id,
+                }
+                .fail(err)
+            })?;
+        tracing::debug!(secret_id, %stage, to_version, ?from_version, "moved staging label");
+        Ok(())
+    }
+
+    /// The secret's metadata and labelled versions, or `None` if it does not
+    /// exist. A secret scheduled for deletion is still described, with
+    /// `deleted_date` set.
+    pub async fn describe(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<SecretDescription>, SecretsError> {
+        validate::secret_id(secret_id)?;
+        let mut found = self.describe_all(secret_id).await?;
+        if let Some(description) = found.as_mut() {
+            description.versions.retain(|_, stages| !stages.is_empty());
+        }
+        Ok(found)
+    }
+
+    /// `describe` including versions with no labels, which some services
+    /// (moto) report and which still count when checking a token.
+    async fn describe_all(
+        &self,
+        secret_id: &str,
+    ) -> Result<Option<SecretDescription>, SecretsError> {
+        let call = Call {
+            operation: "DescribeSecret",
+            secret_id,
+        };
+        let out = match self.sdk.describe_secret().secret_id(secret_id).send().await {
+            Ok(out) => out,
+            Err(err) => {
+                return match call.fail(err) {
+                    SecretsError::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let versions: BTreeMap<String, Vec<Stage>> = out
+            .version_ids_to_stages()
+            .into_iter()
+            .flatten()
+            .map(|(version_id, labels)| {
+                let mut stages: Vec<Stage> = labels.iter().map(|l| Stage::from_aws(l)).collect();
+                stages.sort();
+                (version_id.clone(), stages)
+            })
+            .collect();
+        Ok(Some(SecretDescription {
+            arn: required(call, out.arn(), "ARN")?,
+            name: required(call, out.name(), "Name")?,
+            versions,
+            deleted_date: out
+                .deleted_date()
+                .and_then(|date| SystemTime::try_from(*date).ok()),
+            rotation_enabled: out.rotation_enabled().unwrap_or(false),
+        }))
+    }
+
+    /// Takes every label off `version_id`, leaving it deprecated: the way
+    /// to retire one version, as Secrets Manager cannot delete a single
+    /// version (it drops unlabelled ones eventually). Returns the labels
+    /// removed; none if the version had none or does not exist, so a
+    /// repeated call is harmless.
+    ///
+    /// Refuses a version labelled `AWSCURRENT`, because a secret must keep
+    /// a current version: move the label first with
+    /// [`move_stage`](Self::move_stage), or delete the whole secret. Not
+    /// atomic: labels moved concurrently by someone else between the
+    /// describe and the updates are left alone or reported as errors.
+    pub async fn remove_version_stages(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+    ) -> Result<Vec<Stage>, SecretsError> {
+        validate::secret_id(secret_id)?;
+        validate::token(version_id)?;
+        let Some(description) = self.describe_all(secret_id).await? else {
+            return Err(SecretsError::NotFound {
+                secret_id: secret_id.to_owned(),
+            });
+        };
+        let stages = description
+            .versions
+            .get(version_id)
+            .cloned()
+            .unwrap_or_default();
+        if stages.contains(&Stage::Current) {
+            return Err(SecretsError::InvalidRequest(format!(
+                "version {version_id} is the AWSCURRENT version of `{secret_id}`: move AWSCURRENT \
+                 to another version first (move_stage), or delete the secret"
+            )));
+        }
+        for stage in &stages {
+            self.sdk
+                .update_secret_version_stage()
+                .secret_id(secret_id)
+                .version_stage(stage.as_str())
+                .remove_from_version_id(version_id)
+                .send()
+                .await
+                .map_err(|err| {
+                    Call {
+                        operation: "UpdateSecretVersionStage",
+                        secret_id,
+                    }
+                    .fail(err)
+                })?;
+        }
+        tracing::debug!(secret_id, version_id, ?stages, "removed staging labels");
+        Ok(stages)
+    }
+
+    /// Deletes the whole secret, at once ([`Recovery::Force`]) or after a
+    /// recovery window ([`Recovery::Days`]).
+    pub async fn delete(&self, secret_id: &str, recovery: Recovery) -> Result<(), SecretsError> {
+        validate::secret_id(secret_id)?;
+        recovery.validate()?;
+        let request = self.sdk.delete_secret().secret_id(secret_id);
+        let request = match recovery {
+            Recovery::Force => request.force_delete_without_recovery(true),
+            Recovery::Days(days) => request.recovery_window_in_days(i64::from(days)),
+        };
+        request.send().await.map_err(|err| {
+            Call {
+                operation: "DeleteSecret",
+                secret_id,
+            }
+            .fail(err)
+        })?;
+        tracing::debug!(secret_id, ?recovery, "deleted secret");
+        Ok(())
+    }
+}
+
+/// The identity of a version just written. Secrets Manager's version id is
+/// the client request token; moto answers an idempotent repeat with the
+/// secret's current version id instead, so the token is authoritative.
+fn written(
+    call: Call<'_>,
+    arn: Option<&str>,
+    name: Option<&str>,
+    version_id: Option<&str>,
+    token: &str,
+) -> Result<SecretVersion, SecretsError> {
+    if let Some(reported) = version_id.filter(|reported| *reported != token) {
+        tracing::debug!(
+            reported,
+            token,
+            "service reported another version id than the token"
+        );
+    }
+    Ok(SecretVersion {
+        arn: required(call, arn, "ARN")?,
+        name: required(call, name, "Name")?,
+        version_id: token.to_owned(),
+    })
+}
+
+/// A field every successful response carries; its absence means the
+/// endpoint is not speaking Secrets Manager properly.
+fn required(call: Call<'_>, field: Option<&str>, what: &str) -> Result<String, SecretsError> {
+    field.map(str::to_owned).ok_or_else(|| {
+        SecretsError::Unavailable(format!(
+            "{} response for `{}` lacked {what}: is the endpoint really Secrets Manager?",
+            call.operation, call.secret_id
+        ))
+    })
+}
