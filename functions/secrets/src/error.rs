@@ -211,3 +211,98 @@ impl Call<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    const CALL: Call<'static> = Call {
+        operation: "GetSecretValue",
+        secret_id: "keyplane/key_1",
+    };
+
+    /// What `code` with HTTP `status` maps to.
+    fn service(code: &str, status: u16) -> SecretsError {
+        let meta = ErrorMetadata::builder()
+            .code(code)
+            .message("details from AWS")
+            .build();
+        let raw = HttpResponse::new(
+            StatusCode::try_from(status).expect("valid status"),
+            SdkBody::empty(),
+        );
+        CALL.fail(SdkError::service_error(
+            GetSecretValueError::generic(meta),
+            raw,
+        ))
+    }
+
+    #[test]
+    fn service_codes_map_to_what_the_caller_should_do() {
+        assert!(matches!(
+            service("ResourceNotFoundException", 400),
+            SecretsError::NotFound { secret_id } if secret_id == "keyplane/key_1"
+        ));
+        assert!(matches!(
+            service("ResourceExistsException", 400),
+            SecretsError::AlreadyExists { .. }
+        ));
+        for code in [
+            "InvalidParameterException",
+            "InvalidRequestException",
+            "ValidationException",
+            "LimitExceededException",
+        ] {
+            let err = service(code, 400);
+            assert!(
+                matches!(&err, SecretsError::InvalidRequest(m) if m.contains(code) && m.contains("details from AWS")),
+                "{err:?}"
+            );
+        }
+        for code in [
+            "AccessDeniedException",
+            "UnrecognizedClientException",
+            "DecryptionFailure",
+        ] {
+            let err = service(code, 400);
+            assert!(
+                matches!(
+                    &err,
+                    SecretsError::AccessDenied {
+                        operation: "GetSecretValue",
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(
+                err.to_string().contains("secretsmanager:GetSecretValue"),
+                "{err}"
+            );
+        }
+        for (code, status) in [
+            ("ThrottlingException", 400),
+            ("InternalServiceError", 500),
+            ("", 503),
+            ("SomethingNew", 502),
+        ] {
+            let err = service(code, status);
+            assert!(err.is_retryable(), "{code} {status}: {err:?}");
+        }
+        assert!(matches!(
+            service("SomethingNew", 400),
+            SecretsError::InvalidRequest(_)
+        ));
+    }
+
+    #[test]
+    fn timeouts_are_unavailable() {
+        let err: SdkError<GetSecretValueError, HttpResponse> = SdkError::timeout_error("slow");
+        assert!(matches!(CALL.fail(err), SecretsError::Unavailable(_)));
+    }
+}
