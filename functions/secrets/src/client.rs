@@ -81,6 +81,19 @@ impl SecretsClient {
         Self { sdk }
     }
 
+    /// Fails fast when no region is configured: the SDK would only report
+    /// it as an opaque dispatch failure, indistinguishable from a network
+    /// error, after building the request.
+    fn configured(&self) -> Result<(), SecretsError> {
+        if self.sdk.config().region().is_none() {
+            return Err(SecretsError::InvalidRequest(
+                "no AWS region is configured: set AWS_REGION (or a region in the AWS profile)"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
     /// A client from the standard AWS environment with Keyplane's retry and
     /// timeout policy; see [`config_loader`].
     pub async fn from_env() -> Self {
@@ -88,8 +101,26 @@ impl SecretsClient {
     }
 
     /// A client from an already loaded configuration.
+    ///
+    /// A blank `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_SECRETS_MANAGER`
+    /// (easy to leave behind in a shell or CI file) makes the SDK panic on
+    /// the first request; here it counts as unset, with a warning.
     pub fn from_sdk_config(config: &SdkConfig) -> Self {
-        Self::new(Client::new(config))
+        let mut builder = aws_sdk_secretsmanager::config::Builder::from(config);
+        let service_env = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").ok();
+        let general = config.endpoint_url();
+        let blank = |url: &str| url.trim().is_empty();
+        if service_env.as_deref().is_some_and(blank) || general.is_some_and(blank) {
+            let usable = service_env
+                .filter(|url| !blank(url))
+                .or_else(|| general.filter(|url| !blank(url)).map(str::to_owned));
+            tracing::warn!(
+                endpoint = usable.as_deref().unwrap_or("the default AWS endpoint"),
+                "ignoring a blank AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER: unset it instead"
+            );
+            builder.set_endpoint_url(usable);
+        }
+        Self::new(Client::from_conf(builder.build()))
     }
 
     /// The underlying SDK client, for calls this module does not wrap.
@@ -113,6 +144,7 @@ impl SecretsClient {
         description: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<SecretVersion, SecretsError> {
+        self.configured()?;
         validate::name(name)?;
         validate::token(client_request_token)?;
         let call = Call {
@@ -185,6 +217,7 @@ impl SecretsClient {
         client_request_token: &str,
         stages: &[Stage],
     ) -> Result<SecretVersion, SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         validate::token(client_request_token)?;
         for stage in stages {
@@ -238,6 +271,7 @@ impl SecretsClient {
         secret_id: &str,
         stage: Stage,
     ) -> Result<Option<SecretValue>, SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         stage.validate()?;
         let request = self
@@ -255,6 +289,7 @@ impl SecretsClient {
         secret_id: &str,
         version_id: &str,
     ) -> Result<Option<SecretValue>, SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         validate::token(version_id)?;
         let request = self
@@ -317,6 +352,7 @@ impl SecretsClient {
         to_version: &str,
         from_version: Option<&str>,
     ) -> Result<(), SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         stage.validate()?;
         validate::token(to_version)?;
@@ -349,6 +385,7 @@ impl SecretsClient {
         &self,
         secret_id: &str,
     ) -> Result<Option<SecretDescription>, SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         let mut found = self.describe_all(secret_id).await?;
         if let Some(description) = found.as_mut() {
@@ -413,6 +450,7 @@ impl SecretsClient {
         secret_id: &str,
         version_id: &str,
     ) -> Result<Vec<Stage>, SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         validate::token(version_id)?;
         let Some(description) = self.describe_all(secret_id).await? else {
@@ -454,6 +492,7 @@ impl SecretsClient {
     /// Deletes the whole secret, at once ([`Recovery::Force`]) or after a
     /// recovery window ([`Recovery::Days`]).
     pub async fn delete(&self, secret_id: &str, recovery: Recovery) -> Result<(), SecretsError> {
+        self.configured()?;
         validate::secret_id(secret_id)?;
         recovery.validate()?;
         let request = self.sdk.delete_secret().secret_id(secret_id);

@@ -8,9 +8,9 @@
 //! described by secret id, token and operation only, and AWS's own error
 //! messages never echo the `SecretString`.
 
+use aws_credential_types::provider::error::CredentialsError;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// A failed Secrets Manager operation.
 #[derive(Debug, thiserror::Error)]
@@ -190,26 +190,82 @@ impl Call<'_> {
             SdkError::TimeoutError(_) => SecretsError::Unavailable(format!(
                 "{operation} did not complete within the client's timeout"
             )),
+            SdkError::ConstructionFailure(_) => self.before_response(&err, true),
             SdkError::DispatchFailure(dispatch) if dispatch.is_user() => {
-                // A user error before anything was sent: typically no
-                // credentials or region could be found.
-                SecretsError::InvalidRequest(format!(
-                    "{operation} could not be sent: {}",
-                    DisplayErrorContext(&err)
-                ))
+                self.before_response(&err, true)
             }
-            SdkError::ConstructionFailure(_) => SecretsError::InvalidRequest(format!(
-                "{operation} could not be built (check region and credentials configuration): {}",
-                DisplayErrorContext(&err)
-            )),
-            // Connection refused or reset, DNS, TLS, a garbled response,
-            // or anything new in the SDK.
-            _ => SecretsError::Unavailable(format!(
-                "{operation} could not reach Secrets Manager: {}",
-                DisplayErrorContext(&err)
-            )),
+            _ => self.before_response(&err, false),
         }
     }
+}
+
+impl Call<'_> {
+    /// Failures without a service response: no credentials, a refused or
+    /// dropped connection, a garbled response. Missing credentials are told
+    /// apart from network trouble by the SDK's credential error in the cause
+    /// chain; a missing region is caught before sending (see
+    /// `SecretsClient`).
+    fn before_response(
+        self,
+        err: &(dyn std::error::Error + 'static),
+        never_sent: bool,
+    ) -> SecretsError {
+        let operation = self.operation;
+        let causes = chain(err);
+        if let Some(credentials) = find::<CredentialsError>(err) {
+            return match credentials {
+                CredentialsError::CredentialsNotLoaded(_)
+                | CredentialsError::InvalidConfiguration(_) => SecretsError::AccessDenied {
+                    operation,
+                    secret_id: self.secret_id.to_owned(),
+                    message: format!(
+                        "no usable AWS credentials ({causes}); set AWS_PROFILE or \
+                         AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run with an IAM role"
+                    ),
+                },
+                _ => SecretsError::Unavailable(format!(
+                    "{operation} could not load AWS credentials: {causes}"
+                )),
+            };
+        }
+        if never_sent {
+            return SecretsError::InvalidRequest(format!(
+                "{operation} could not be built: {causes}"
+            ));
+        }
+        SecretsError::Unavailable(format!(
+            "{operation} could not reach Secrets Manager: {causes}"
+        ))
+    }
+}
+
+/// The first error of type `T` in the cause chain.
+fn find<'a, T: std::error::Error + 'static>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(err);
+    while let Some(cause) = current {
+        if let Some(found) = cause.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = cause.source();
+    }
+    None
+}
+
+/// Every cause's message, outermost first, skipping repeats; like the SDK's
+/// `DisplayErrorContext` without its trailing `Debug` dump.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(err);
+    while let Some(cause) = current {
+        let text = cause.to_string();
+        if !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        current = cause.source();
+    }
+    parts.join(": ")
 }
 
 #[cfg(test)]

@@ -506,6 +506,31 @@ async fn closed_port_is_unavailable_within_seconds() {
 }
 
 #[tokio::test]
+async fn unresponsive_endpoint_gives_up_within_the_operation_timeout() {
+    // Accepts connections and never answers: only timeouts can end the call.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let client = client_for(&endpoint).await;
+    let started = Instant::now();
+    let err = client
+        .read("keyplane-test/black-hole", Stage::Current)
+        .await
+        .expect_err("no answer");
+    let elapsed = started.elapsed();
+    eprintln!("unresponsive endpoint failed after {elapsed:?}: {err}");
+    assert!(matches!(err, SecretsError::Unavailable(_)), "{err:?}");
+    assert!(elapsed < Duration::from_secs(12), "took {elapsed:?}");
+}
+
+#[tokio::test]
 async fn debug_and_errors_never_contain_the_plaintext() {
     let minted = key();
     let text = minted.expose().to_owned();
