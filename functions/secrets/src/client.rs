@@ -34,8 +34,8 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// retry and timeout policy. Without this, the SDK has no operation timeout
 /// at all, so a black-holed endpoint would hang the caller.
 ///
-/// Policy: standard retries, [`MAX_ATTEMPTS`] attempts; connect timeout
-/// 1 s; 4 s per attempt; 10 s per call in total. Writes are safe to retry
+/// Policy: standard retries, 3 attempts; connect timeout 1 s; 4 s per
+/// attempt; 10 s per call in total. Writes are safe to retry
 /// because each carries a client request token.
 ///
 /// Override parts of it before loading (tests set an endpoint, a region and
@@ -51,8 +51,8 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 /// # }
 /// ```
 ///
-/// An empty `AWS_ENDPOINT_URL` makes the SDK panic while loading: unset the
-/// variable instead of setting it to nothing.
+/// A blank `AWS_ENDPOINT_URL` makes the SDK panic on the first request;
+/// [`SecretsClient::from_sdk_config`] treats it as unset.
 pub fn config_loader() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
