@@ -1,0 +1,260 @@
+//! Keys, their secret items, and idempotency records.
+
+use std::collections::HashSet;
+
+use keyplane_core::id::KeyId;
+use keyplane_core::key::{KeyRecord, SecretRecord};
+use keyplane_core::key_format::KeyHash;
+use keyplane_core::principal::Principal;
+use keyplane_core::store::{IdempotencyRecord, KeyUpdate, NewKey, StoreError};
+
+use super::codec::{from_doc, n, s, Expr, Item};
+use super::items::{self, primary_key};
+use super::schema::{
+    idempotency_pk, key_pk, org_pk, secret_pk, IDEMPOTENCY_SK, KEY_COUNT, KEY_QUOTA, KEY_SK,
+    ORG_SK, PK, SECRET_SK, SK, STATS_SK, TTL, VERSION,
+};
+use super::txn::{self, absent, exists, transact, Condition};
+use super::DynamoStore;
+
+/// The items of `create_key`'s transaction, in the order sent: the
+/// cancellation reasons are read back by these indexes.
+mod create_order {
+    pub(super) const ORG: usize = 0;
+    pub(super) const KEY: usize = 1;
+    pub(super) const SECRET: usize = 2;
+    pub(super) const STATS: usize = 3;
+    /// The audit event (4) has no condition; the idempotency record follows it.
+    pub(super) const IDEMPOTENCY: usize = 5;
+}
+
+impl DynamoStore {
+    /// Creates a key in one transaction: the organization's count goes up
+    /// only while below the quota, the key, secret and stats items must be
+    /// new, the event is appended, and the idempotency record must be new
+    /// or expired (its `ttl` at or before the key's creation).
+    ///
+    /// When it is cancelled, the reasons are read in the order that gives
+    /// the most useful answer, as the embedded store checks them: a replay
+    /// first (a retried request gets its key back even if the quota filled
+    /// up since), then a missing organization, then a taken id or hash,
+    /// then the quota.
+    pub(super) async fn create(&self, new: NewKey<'_>) -> Result<(), StoreError> {
+        use create_order::*;
+        let table = self.table();
+        let key = new.key;
+        let org_key = primary_key(org_pk(&key.organization_id), ORG_SK);
+
+        let mut expr = Expr::new();
+        let (pk, count, quota) = (expr.name(PK), expr.name(KEY_COUNT), expr.name(KEY_QUOTA));
+        let add = format!("ADD {count} {}", expr.value("one", n(1)));
+        let below_quota = format!("attribute_exists({pk}) AND {count} < {quota}");
+
+        let mut writes = vec![
+            txn::update(table, org_key, &add, Some(&below_quota), &expr)?,
+            txn::put(table, items::key(key)?, Some(absent()))?,
+            txn::put(table, items::secret(new.secret)?, Some(absent()))?,
+            txn::put(table, items::stats(key), Some(absent()))?,
+            txn::put(table, items::audit(new.audit)?, None)?,
+        ];
+        if let Some(record) = new.idempotency {
+            writes.push(txn::put(
+                table,
+                items::idempotency(record)?,
+                Some(replaceable(key.created_at.timestamp())),
+            )?);
+        }
+
+        let cancelled = match transact(&self.client, writes).await? {
+            Ok(()) => return Ok(()),
+            Err(cancelled) => cancelled,
+        };
+        if let Some(record) = new.idempotency {
+            if cancelled.failed(IDEMPOTENCY) {
+                let existing = match cancelled.old(IDEMPOTENCY) {
+                    Some(item) => Some(from_doc(item)?),
+                    None => self.idempotency(&record.principal, &record.token).await?,
+                };
+                return Err(existing.map_or_else(
+                    || StoreError::Unavailable("an idempotency record vanished".to_owned()),
+                    StoreError::IdempotencyReplay,
+                ));
+            }
+        }
+        let taken = [KEY, SECRET, STATS].iter().any(|&i| cancelled.failed(i));
+        if cancelled.failed(ORG) {
+            let org = match cancelled.old(ORG) {
+                Some(item) => Some(items::organization_from(item)?),
+                None => self.get_org(&key.organization_id).await?,
+            };
+            return Err(match org {
+                None => StoreError::NotFound,
+                Some(_) if taken => StoreError::AlreadyExists,
+                Some(org) => StoreError::QuotaExceeded {
+                    quota: org.key_quota,
+                },
+            });
+        }
+        if taken {
+            return Err(StoreError::AlreadyExists);
+        }
+        Err(cancelled.unexpected())
+    }
+
+    /// The key item and its stats item, in one strongly consistent query:
+    /// `KEY` and `STATS` are adjacent sort keys of the key's partition.
+    pub(super) async fn key(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        let mut expr = Expr::new();
+        let condition = format!(
+            "{} = {} AND {} BETWEEN {} AND {}",
+            expr.name(PK),
+            expr.value("pk", s(key_pk(id))),
+            expr.name(SK),
+            expr.value("key", s(KEY_SK)),
+            expr.value("stats", s(STATS_SK)),
+        );
+        let found = self.query_all(&condition, &expr).await?;
+        let with_sk = |sk: &str| {
+            found.iter().find(
+                |item| matches!(super::codec::string(item, SK), Ok(Some(found)) if found == sk),
+            )
+        };
+        with_sk(KEY_SK)
+            .map(|item| items::key_from(item, with_sk(STATS_SK)))
+            .transpose()
+    }
+
+    /// Applies an update in one transaction: the key item is replaced only
+    /// at the expected version; every live secret is rewritten and ended
+    /// ones deleted (a hash named in both is only deleted: its put would be
+    /// overwritten anyway, and a transaction may touch an item once); the
+    /// event is appended; a revoke gives its slot back.
+    ///
+    /// The stats item is not touched, so a concurrent spend or usage report
+    /// is never overwritten.
+    pub(super) async fn update(&self, update: KeyUpdate<'_>) -> Result<(), StoreError> {
+        let table = self.table();
+        let key = update.key;
+
+        let mut expr = Expr::new();
+        let at_version = format!(
+            "{} = {}",
+            expr.name(VERSION),
+            expr.value("expected", n(update.expected_version))
+        );
+        let mut writes = vec![txn::put(
+            table,
+            items::key(key)?,
+            Some(Condition {
+                expression: at_version,
+                expr,
+            }),
+        )?];
+
+        let deleted: HashSet<&KeyHash> = update.delete_secrets.iter().collect();
+        let mut written: HashSet<&KeyHash> = HashSet::new();
+        for secret in update.put_secrets {
+            if !deleted.contains(&secret.hash) && written.insert(&secret.hash) {
+                writes.push(txn::put(table, items::secret(secret)?, None)?);
+            }
+        }
+        let mut removed: HashSet<&KeyHash> = HashSet::new();
+        for hash in update.delete_secrets {
+            if removed.insert(hash) {
+                writes.push(txn::delete(table, secret_key(hash))?);
+            }
+        }
+        writes.push(txn::put(table, items::audit(update.audit)?, None)?);
+
+        let release = if update.release_quota {
+            // `ADD -1` rather than a guarded decrement: refusing a revoke
+            // because the count is already zero (only a bug could make it
+            // so) would keep a key alive; a negative count reads as zero.
+            let Condition {
+                expression: org_exists,
+                mut expr,
+            } = exists();
+            let subtract = format!(
+                "ADD {} {}",
+                expr.name(KEY_COUNT),
+                expr.value("minus_one", n(-1))
+            );
+            let org_key = primary_key(org_pk(&key.organization_id), ORG_SK);
+            writes.push(txn::update(
+                table,
+                org_key,
+                &subtract,
+                Some(&org_exists),
+                &expr,
+            )?);
+            Some(writes.len() - 1)
+        } else {
+            None
+        };
+
+        let cancelled = match transact(&self.client, writes).await? {
+            Ok(()) => return Ok(()),
+            Err(cancelled) => cancelled,
+        };
+        if cancelled.failed(0) {
+            let present = match cancelled.old(0) {
+                Some(_) => true,
+                None => self
+                    .get_item(primary_key(key_pk(&key.id), KEY_SK))
+                    .await?
+                    .is_some(),
+            };
+            return Err(if present {
+                StoreError::VersionConflict
+            } else {
+                StoreError::NotFound
+            });
+        }
+        if release.is_some_and(|index| cancelled.failed(index)) {
+            return Err(StoreError::NotFound);
+        }
+        Err(cancelled.unexpected())
+    }
+
+    /// The verify read: one strongly consistent `GetItem`, so a revoke or
+    /// disable is seen at once, and no write.
+    pub(super) async fn secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError> {
+        self.get_item(secret_key(hash))
+            .await?
+            .map(|item| from_doc(&item))
+            .transpose()
+    }
+
+    /// An idempotency record, expired or not: the core compares its `ttl`
+    /// with its own clock, as DynamoDB TTL deletes late.
+    pub(super) async fn idempotency(
+        &self,
+        principal: &Principal,
+        token: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get_item(primary_key(
+            idempotency_pk(principal, token),
+            IDEMPOTENCY_SK,
+        ))
+        .await?
+        .map(|item| from_doc(&item))
+        .transpose()
+    }
+}
+
+fn secret_key(hash: &KeyHash) -> Item {
+    primary_key(secret_pk(hash), SECRET_SK)
+}
+
+/// An idempotency record may be written if there is none, or if the one
+/// there expired at or before `created` (epoch seconds).
+fn replaceable(created: i64) -> Condition {
+    let mut expr = Expr::new();
+    let expression = format!(
+        "attribute_not_exists({}) OR {} <= {}",
+        expr.name(PK),
+        expr.name(TTL),
+        expr.value("created", n(created))
+    );
+    Condition { expression, expr }
+}

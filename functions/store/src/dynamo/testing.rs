@@ -1,0 +1,102 @@
+//! Test support: [`DynamoStore`]s on the `moto` emulator, one fresh table
+//! each. Compiled with the `conformance` feature, for test crates only.
+//!
+//! `tests/run` (or `. tests/moto && start_moto`) starts moto on 127.0.0.1
+//! and exports `KEYPLANE_MOTO_ENDPOINT`. Without it a test prints a skip
+//! note and passes — unless `KEYPLANE_REQUIRE_MOTO` is set, as `tests/run`
+//! does, so a run that should have used moto cannot pass silently.
+//!
+//! Every store gets its own table with a random name: tests run in parallel
+//! (nextest even runs each in its own process), so nothing may reset moto
+//! or share a table.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Credentials, Region};
+use aws_sdk_dynamodb::Client;
+use rand::distr::{Alphanumeric, SampleString};
+
+use super::{schema, DynamoStore};
+
+/// Where moto listens.
+pub const ENDPOINT_VAR: &str = "KEYPLANE_MOTO_ENDPOINT";
+/// Set to make a missing moto fail the test instead of skipping it.
+pub const REQUIRE_VAR: &str = "KEYPLANE_REQUIRE_MOTO";
+
+/// moto's endpoint, or `None` after printing why `test` is skipped.
+///
+/// # Panics
+///
+/// When the endpoint is missing and [`REQUIRE_VAR`] is set.
+pub fn moto_endpoint(test: &str) -> Option<String> {
+    match std::env::var(ENDPOINT_VAR) {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ if std::env::var_os(REQUIRE_VAR).is_some() => {
+            panic!(
+                "{test}: {REQUIRE_VAR} is set but {ENDPOINT_VAR} is not; start moto (tests/moto)"
+            )
+        }
+        _ => {
+            eprintln!("skipping {test}: {ENDPOINT_VAR} is not set (run tests/run, or `. tests/moto && start_moto`)");
+            None
+        }
+    }
+}
+
+/// A client configuration for `endpoint`: region `us-east-1`, static test
+/// credentials, standard retries. The timeouts are generous: moto is a
+/// Python server sharing two cores with parallel test processes, and a slow
+/// answer from it says nothing about our code. The fault tests use the
+/// Lambda settings instead.
+pub fn client_config(endpoint: &str) -> Builder {
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "keyplane-test",
+            "keyplane-test-secret",
+            None,
+            None,
+            "keyplane-tests",
+        ))
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(30))
+                .operation_timeout(Duration::from_secs(60))
+                .build(),
+        )
+}
+
+/// A table name no other test uses.
+pub fn unique_table_name() -> String {
+    format!(
+        "keyplane-test-{}",
+        Alphanumeric.sample_string(&mut rand::rng(), 16)
+    )
+}
+
+/// A store on a fresh table (made with [`schema::create_table`]) through
+/// `client`.
+///
+/// # Panics
+///
+/// When the table cannot be created.
+pub async fn fresh_store(client: Client) -> DynamoStore {
+    let table = unique_table_name();
+    schema::create_table(&client, &table)
+        .await
+        .unwrap_or_else(|err| panic!("creating table {table} on moto: {err}"));
+    DynamoStore::new(client, table)
+}
+
+/// A store on a fresh table of moto, or `None` (after a skip note) when
+/// moto is not configured. See [`moto_endpoint`] for when it panics.
+pub async fn moto_store(test: &str) -> Option<DynamoStore> {
+    let endpoint = moto_endpoint(test)?;
+    Some(fresh_store(Client::from_conf(client_config(&endpoint).build())).await)
+}
