@@ -9,14 +9,32 @@
 //! Every store gets its own table with a random name: tests run in parallel
 //! (nextest even runs each in its own process), so nothing may reset moto
 //! or share a table.
+//!
+//! Each store's client sends one request at a time (see [`one_at_a_time`]):
+//! moto serves requests on many threads but evaluates a condition and
+//! applies the write without a lock, and undoes a cancelled transaction by
+//! restoring a snapshot of the whole table, so two concurrent requests to
+//! one table can interleave inside each other — 31 spends of 30 credits,
+//! 11 keys under a quota of 10. DynamoDB makes each request atomic; one
+//! request at a time gives moto that property. The concurrency cases still
+//! race: their tasks' requests reach the emulator in arbitrary order, so a
+//! store that read, decided and wrote back in separate requests would
+//! still be caught.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Credentials, Region};
 use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use rand::distr::{Alphanumeric, SampleString};
+use tokio::sync::Mutex;
 
 use super::{schema, DynamoStore};
 
@@ -46,12 +64,15 @@ pub fn moto_endpoint(test: &str) -> Option<String> {
 }
 
 /// A client configuration for `endpoint`: region `us-east-1`, static test
-/// credentials, standard retries. The timeouts are generous: moto is a
-/// Python server sharing two cores with parallel test processes, and a slow
-/// answer from it says nothing about our code. The fault tests use the
-/// Lambda settings instead.
+/// credentials, standard retries, one request at a time. The timeouts are
+/// generous: moto is a Python server sharing two cores with parallel test
+/// processes, and a slow answer from it says nothing about our code. The
+/// fault tests use the Lambda settings instead.
 pub fn client_config(endpoint: &str) -> Builder {
     aws_sdk_dynamodb::Config::builder()
+        .http_client(one_at_a_time(
+            aws_smithy_http_client::Builder::new().build_http(),
+        ))
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
@@ -99,4 +120,32 @@ pub async fn fresh_store(client: Client) -> DynamoStore {
 pub async fn moto_store(test: &str) -> Option<DynamoStore> {
     let endpoint = moto_endpoint(test)?;
     Some(fresh_store(Client::from_conf(client_config(&endpoint).build())).await)
+}
+
+/// `inner`, sending one request at a time in the order they come (tokio's
+/// mutex is fair). See the module docs for why moto needs it.
+pub fn one_at_a_time(inner: SharedHttpClient) -> SharedHttpClient {
+    let turn = Arc::new(Mutex::new(()));
+    http_client_fn(move |settings, components| {
+        SharedHttpConnector::new(OneAtATime {
+            inner: inner.http_connector(settings, components),
+            turn: Arc::clone(&turn),
+        })
+    })
+}
+
+#[derive(Debug)]
+struct OneAtATime {
+    inner: SharedHttpConnector,
+    turn: Arc<Mutex<()>>,
+}
+
+impl HttpConnector for OneAtATime {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let (inner, turn) = (self.inner.clone(), Arc::clone(&self.turn));
+        HttpConnectorFuture::new(async move {
+            let _turn = turn.lock_owned().await;
+            inner.call(request).await
+        })
+    }
 }
