@@ -63,12 +63,22 @@ pub enum AdminCommand {
 
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
-        AdminCommand::AddPrincipal { data_dir, arn, profile, platform_admin, usage_reporter } => {
+        AdminCommand::AddPrincipal {
+            data_dir,
+            arn,
+            profile,
+            platform_admin,
+            usage_reporter,
+        } => {
             let dir = DataDir::new(data_dir.data_dir);
             let mut opened = dir.open_or_init()?;
             let principal = Principal::parse(&arn)?;
-            let generated = LocalCredentials::append_profile(&dir.credentials_path(), &profile, principal.clone())
-                .with_context(|| format!("cannot add profile {profile}"))?;
+            let generated = LocalCredentials::append_profile(
+                &dir.credentials_path(),
+                &profile,
+                principal.clone(),
+            )
+            .with_context(|| format!("cannot add profile {profile}"))?;
             if platform_admin && !opened.config.admins.contains(&principal) {
                 opened.config.admins.push(principal.clone());
             }
@@ -83,7 +93,12 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        AdminCommand::CreateOrg { data_dir, name, key_quota, owner } => {
+        AdminCommand::CreateOrg {
+            data_dir,
+            name,
+            key_quota,
+            owner,
+        } => {
             let dir = DataDir::new(data_dir.data_dir);
             let opened = dir.open_or_init()?;
             let admin = opened
@@ -93,15 +108,34 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 .cloned()
                 .context("config.json names no platform admin")?;
             let store = EmbeddedStore::open(dir.store_path()).with_context(|| {
-                format!("cannot open {}; stop `keyplane serve` first", dir.store_path().display())
+                format!(
+                    "cannot open {}; stop `keyplane serve` first",
+                    dir.store_path().display()
+                )
             })?;
-            let keyplane = Keyplane::new(Arc::new(store), Arc::new(SystemClock), opened.config.core_config());
-            let caller = Caller { principal: admin, source: Some("keyplane-cli".to_owned()), request_id: None };
-            let org = keyplane.create_organization(&caller, CreateOrganization { name, key_quota }).await?;
+            let keyplane = Keyplane::new(
+                Arc::new(store),
+                Arc::new(SystemClock),
+                opened.config.core_config(),
+            );
+            let caller = Caller {
+                principal: admin,
+                source: Some("keyplane-cli".to_owned()),
+                request_id: None,
+            };
+            let org = keyplane
+                .create_organization(&caller, CreateOrganization { name, key_quota })
+                .await?;
             if let Some(owner) = owner {
                 let owner = Principal::parse(&owner)?;
-                let member = PutMember { org_role: OrgRole::Owner, workspace_roles: Default::default(), permissions: None };
-                keyplane.put_member(&caller, &org.id, &owner, member).await?;
+                let member = PutMember {
+                    org_role: OrgRole::Owner,
+                    workspace_roles: Default::default(),
+                    permissions: None,
+                };
+                keyplane
+                    .put_member(&caller, &org.id, &owner, member)
+                    .await?;
             }
             println!("{}", serde_json::to_string_pretty(&org)?);
             Ok(())
@@ -110,9 +144,12 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             let dir = DataDir::new(data_dir.data_dir);
             let credentials = LocalCredentials::load(&dir.credentials_path())
                 .with_context(|| format!("cannot load {}", dir.credentials_path().display()))?;
-            let (access_key_id, secret) = credentials
-                .profile(&profile)
-                .with_context(|| format!("no profile {profile} in {}", dir.credentials_path().display()))?;
+            let (access_key_id, secret) = credentials.profile(&profile).with_context(|| {
+                format!(
+                    "no profile {profile} in {}",
+                    dir.credentials_path().display()
+                )
+            })?;
             // Printing the operator's own secret is the point of this command.
             println!("{access_key_id}:{}", secret.expose_secret());
             Ok(())

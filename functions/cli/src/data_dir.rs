@@ -86,7 +86,9 @@ impl DataDir {
                 let (credentials, generated) = LocalCredentials::generate_admin(admin.clone());
                 credentials
                     .write_new(&self.credentials_path())
-                    .with_context(|| format!("cannot write {}", self.credentials_path().display()))?;
+                    .with_context(|| {
+                        format!("cannot write {}", self.credentials_path().display())
+                    })?;
                 created_admin = Some(generated.access_key_id);
             }
             let config = LocalConfig {
@@ -98,12 +100,22 @@ impl DataDir {
             write_json(&self.config_path(), &config)?;
         }
         let config: LocalConfig = serde_json::from_slice(
-            &fs::read(self.config_path()).with_context(|| format!("cannot read {}", self.config_path().display()))?,
+            &fs::read(self.config_path())
+                .with_context(|| format!("cannot read {}", self.config_path().display()))?,
         )
-        .with_context(|| format!("{} is not a valid Keyplane configuration", self.config_path().display()))?;
+        .with_context(|| {
+            format!(
+                "{} is not a valid Keyplane configuration",
+                self.config_path().display()
+            )
+        })?;
         let credentials = LocalCredentials::load(&self.credentials_path())
             .with_context(|| format!("cannot load {}", self.credentials_path().display()))?;
-        Ok(Opened { config, credentials, created_admin })
+        Ok(Opened {
+            config,
+            credentials,
+            created_admin,
+        })
     }
 
     pub fn save_config(&self, config: &LocalConfig) -> anyhow::Result<()> {

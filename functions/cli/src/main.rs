@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "keyplane", version, about = "API keys for platform teams: mint, verify, roll and revoke")]
+#[command(
+    name = "keyplane",
+    version,
+    about = "API keys for platform teams: mint, verify, roll and revoke"
+)]
 struct Cli {
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Pretty, env = "KEYPLANE_LOG_FORMAT")]
@@ -50,7 +54,9 @@ struct DataDirArg {
 const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 fn default_listen() -> SocketAddr {
-    DEFAULT_LISTEN.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
+    DEFAULT_LISTEN
+        .parse()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8787)))
 }
 
 #[tokio::main]

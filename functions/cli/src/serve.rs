@@ -35,7 +35,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keyplane = Keyplane::new(Arc::new(store), clock.clone(), opened.config.core_config());
     let identity = SigV4Identity::new(opened.credentials, opened.config.region.clone());
-    let app = keyplane_http::app(AppState { keyplane, identity: Arc::new(identity), clock });
+    let app = keyplane_http::app(AppState {
+        keyplane,
+        identity: Arc::new(identity),
+        clock,
+    });
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -56,7 +60,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Told once, on the first start of an empty data directory: how to use the
 /// admin credential that was just created. The secret stays in the file.
 fn print_first_start(dir: &DataDir, address: SocketAddr, region: &str) {
-    let credentials = std::path::absolute(dir.credentials_path()).unwrap_or_else(|_| dir.credentials_path());
+    let credentials =
+        std::path::absolute(dir.credentials_path()).unwrap_or_else(|_| dir.credentials_path());
     println!(
         "\nCreated a platform-admin credential in {path} (profile keyplane-admin, mode 0600).\n\
          Use it with any SigV4 client, for example:\n\n  \

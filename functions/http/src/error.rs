@@ -1,0 +1,131 @@
+//! RFC 9457 problem details: the one shape every error takes on the wire.
+//!
+//! Every error carries a stable `code`. Messages are built from ids, field
+//! names and limits only; request bodies and keys are never echoed.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use keyplane_core::{Error, ErrorKind};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthError;
+
+/// Media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem+json body.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type; one per `code`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Short summary of the status.
+    pub title: String,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong, for people.
+    pub detail: String,
+    /// Stable machine-readable code.
+    pub code: String,
+    /// The request id, to quote when asking for help.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+/// An error response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    www_authenticate: Option<&'static str>,
+}
+
+impl ApiError {
+    /// An error with an explicit status.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            www_authenticate: None,
+        }
+    }
+
+    /// 400 with `code`.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Adds a `WWW-Authenticate` challenge.
+    pub fn challenge(mut self, scheme: &'static str) -> Self {
+        self.www_authenticate = Some(scheme);
+        self
+    }
+
+    fn problem(&self) -> Problem {
+        Problem {
+            problem_type: format!(
+                "https://keyplane.dev/problems/{}",
+                self.code.to_ascii_lowercase().replace('_', "-")
+            ),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            request_id: None,
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        let status = match err.kind {
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Conflict | ErrorKind::QuotaExceeded => StatusCode::CONFLICT,
+            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let mut api = Self::new(status, err.code, err.message);
+        if status == StatusCode::UNAUTHORIZED {
+            api.www_authenticate = Some("Bearer");
+        }
+        api
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        let status = match err {
+            AuthError::ApiKeyNotAllowed => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        let api = Self::new(status, err.code(), err.to_string());
+        if status == StatusCode::UNAUTHORIZED {
+            api.challenge("AWS4-HMAC-SHA256")
+        } else {
+            api
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(scheme) = self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
+        response
+    }
+}

@@ -1,0 +1,215 @@
+//! Turning requests into use-case input: the body (bounded), the signed
+//! caller, JSON and query strings. Every rejection is a problem+json with a
+//! stable code, and none of them quotes the request.
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{FromRef, FromRequest, Request};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use keyplane_core::Caller;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+use crate::request_id::RequestId;
+use crate::AppState;
+
+/// Largest accepted request body.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
+pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
+    to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "BODY_TOO_LARGE",
+            format!("request bodies are limited to {BODY_LIMIT} bytes"),
+        )
+    })
+}
+
+/// A management request whose SigV4 signature checked out: the caller and
+/// the body the signature covered.
+#[derive(Debug)]
+pub struct Signed {
+    /// Who is calling, from where.
+    pub caller: Caller,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Signed {
+    /// The body as JSON of type `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.headers, &self.body)
+    }
+
+    /// The body as JSON of type `T`, or `T::default()` when it is empty.
+    pub fn json_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        if self.body.is_empty() {
+            Ok(T::default())
+        } else {
+            self.json()
+        }
+    }
+
+    /// A request header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl<S> FromRequest<S> for Signed
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let state = AppState::from_ref(state);
+        let (parts, body) = req.into_parts();
+        let body = read_body(body).await?;
+        let principal = state.identity.identify(&parts, &body, state.clock.now())?;
+        let caller = Caller {
+            principal,
+            source: user_agent(&parts),
+            request_id: parts.extensions.get::<RequestId>().map(|id| id.0.clone()),
+        };
+        Ok(Self {
+            caller,
+            headers: parts.headers,
+            body,
+        })
+    }
+}
+
+fn user_agent(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// A data-plane JSON body (no signature: the key is the credential).
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let body = read_body(body).await?;
+        parse_json(&parts.headers, &body).map(JsonBody)
+    }
+}
+
+/// Parses JSON after checking the content type; errors name the field but
+/// never quote a value.
+pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            let media = media.trim().to_ascii_lowercase();
+            media == "application/json"
+                || (media.starts_with("application/") && media.ends_with("+json"))
+        });
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the body as JSON with content-type: application/json",
+        ));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad_request(
+                "MALFORMED_JSON",
+                format!(
+                    "the body is not valid JSON (line {}, column {})",
+                    inner.line(),
+                    inner.column()
+                ),
+            );
+        }
+        ApiError::bad_request(
+            "INVALID_FIELD",
+            format!(
+                "invalid request body at `{path}`: {}",
+                describe(&inner.to_string())
+            ),
+        )
+    })
+}
+
+/// Parses a query string; unknown parameters and bad values are refused.
+pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|err| {
+        ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("invalid query string: {}", describe(&err.to_string())),
+        )
+    })
+}
+
+/// Rewrites a serde message so that it names fields and expectations but
+/// never repeats a value from the request (which could be a key).
+fn describe(message: &str) -> String {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let quoted = |prefix: &str| {
+        message
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_prefix('`'))
+            .and_then(|rest| rest.split('`').next())
+            .filter(|name| {
+                name.len() <= 40 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            })
+    };
+    if message.starts_with("unknown field") {
+        return match quoted("unknown field ") {
+            Some(name) => format!("unknown field `{name}`"),
+            None => "unknown field".to_owned(),
+        };
+    }
+    if message.starts_with("missing field") {
+        return message.to_owned();
+    }
+    if let Some((_, expected)) = message.split_once(", expected ") {
+        return format!("wrong type or value, expected {expected}");
+    }
+    if message.starts_with("unknown variant") {
+        if let Some((_, expected)) = message.split_once("expected ") {
+            return format!("unknown value, expected {expected}");
+        }
+    }
+    "wrong type or value".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn messages_never_repeat_values() {
+        let secret = "kp_test_SECRETSECRETSECRET";
+        for message in [
+            format!("invalid type: string \"{secret}\", expected u32 at line 1 column 9"),
+            format!("unknown field `{secret}`, expected one of `name`"),
+            format!("unknown variant `{secret}`, expected `workspace` or `organization`"),
+            format!("invalid value: integer `{secret}`, expected u64"),
+            format!("something else {secret}"),
+        ] {
+            assert!(!describe(&message).contains("SECRET"), "{message}");
+        }
+        assert_eq!(
+            describe("unknown field `colour`, expected `name`"),
+            "unknown field `colour`"
+        );
+        assert_eq!(describe("missing field `name`"), "missing field `name`");
+    }
+}

@@ -1,0 +1,42 @@
+//! The OpenAPI document, generated from the handlers' annotations and the
+//! core's types so it cannot drift from the code.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{data_plane, keys, meta, organizations, usage};
+
+/// The Keyplane API.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "Keyplane", description = "API keys for platform teams: mint, verify, roll, revoke. Management routes are signed with AWS SigV4 (service execute-api); data-plane routes take the key itself."),
+    paths(
+        organizations::create, organizations::get, organizations::update,
+        organizations::create_workspace, organizations::list_workspaces,
+        organizations::list_members, organizations::put_member, organizations::delete_member,
+        keys::create, keys::list, keys::get, keys::patch, keys::revoke, keys::activate, keys::roll,
+        usage::report, usage::key_usage, usage::audit,
+        data_plane::verify, data_plane::whoami, data_plane::report_leak,
+        meta::healthz,
+    ),
+    components(schemas(crate::error::Problem)),
+    modifiers(&Security),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("a Keyplane API key"))
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! The data plane: the key is the credential. No SigV4 here, and no route
+//! here can change a key except a leak report, which can only disable one.
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::{Extension, Json};
+use keyplane_core::key_format::ApiKey;
+use keyplane_core::service::{ReportLeak, Verdict, VerifyKey};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::JsonBody;
+use crate::request_id::RequestId;
+use crate::AppState;
+
+/// Verify a key. A bad key is an answer (`valid: false` and a code), not an
+/// error; a store failure is a 503, never `valid: true`.
+#[utoipa::path(post, path = "/v1/keys/verify", tag = "data plane", request_body = VerifyKey,
+    responses((status = 200, body = Verdict), (status = "4XX", body = Problem), (status = 503, body = Problem)))]
+pub async fn verify(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<VerifyKey>,
+) -> Result<Json<Verdict>, ApiError> {
+    Ok(Json(state.keyplane.verify(req).await?))
+}
+
+/// Who holds this key (`Authorization: Bearer <key>`).
+#[utoipa::path(get, path = "/v1/whoami", tag = "data plane",
+    responses((status = 200, body = Verdict), (status = 401, body = Problem)))]
+pub async fn whoami(
+    State(state): State<AppState>,
+    req: Request,
+) -> Result<Json<Verdict>, ApiError> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|key| ApiKey::from_plaintext(key.trim()));
+    let Some(key) = bearer else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "BEARER_REQUIRED",
+            "send the key as Authorization: Bearer <key>",
+        )
+        .challenge("Bearer"));
+    };
+    Ok(Json(state.keyplane.whoami(key).await?))
+}
+
+/// Answer to a leak report.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeakReceived {
+    /// Always `received`.
+    pub status: &'static str,
+}
+
+/// Report a leaked key. Anyone may; the answer is the same whether or not
+/// the key existed, and a real key is disabled at once.
+#[utoipa::path(post, path = "/v1/keys/report-leak", tag = "data plane", request_body = ReportLeak,
+    responses((status = 202, body = LeakReceived), (status = "4XX", body = Problem)))]
+pub async fn report_leak(
+    State(state): State<AppState>,
+    request_id: Option<Extension<RequestId>>,
+    JsonBody(report): JsonBody<ReportLeak>,
+) -> Result<(StatusCode, Json<LeakReceived>), ApiError> {
+    state
+        .keyplane
+        .report_leak(report, request_id.map(|Extension(id)| id.0))
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(LeakReceived { status: "received" }),
+    ))
+}

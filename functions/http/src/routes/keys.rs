@@ -1,0 +1,170 @@
+//! Key management: create, list, read, edit, revoke, activate, roll.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use keyplane_core::id::KeyId;
+use keyplane_core::key_format::ApiKey;
+use keyplane_core::service::{
+    CreateKey, CreateOutcome, KeyPage, KeyView, ListKeys, PatchKey, RollKey,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{parse_query, Signed};
+use crate::AppState;
+
+/// Header set on the answer to a replayed create.
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+/// A key with its plaintext: the answer to create and roll, the only time
+/// the key is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyWithSecret {
+    /// The plaintext key. Store it now: it is never shown again.
+    #[schema(value_type = String)]
+    pub key: ApiKey,
+    /// The key id (same as `id`).
+    pub key_id: KeyId,
+    /// For a roll: when the previous secret stops working.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_expires_at: Option<DateTime<Utc>>,
+    /// The masked key.
+    #[serde(flatten)]
+    pub view: KeyView,
+}
+
+/// Create a key. The answer holds the plaintext, once. With an
+/// `Idempotency-Key`, a retry answers 200 with the key it created, without
+/// the plaintext, and `Idempotent-Replayed: true`.
+#[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKey,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    responses((status = 201, body = KeyWithSecret), (status = 200, description = "replay", body = KeyView),
+        (status = "4XX", body = Problem)))]
+pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Response, ApiError> {
+    let token = req.header("idempotency-key").map(str::to_owned);
+    match state
+        .keyplane
+        .create_key(&req.caller, req.json()?, token.as_deref())
+        .await?
+    {
+        CreateOutcome::Created(created) => {
+            let body = KeyWithSecret {
+                key: created.key,
+                key_id: created.view.id.clone(),
+                previous_expires_at: None,
+                view: created.view,
+            };
+            Ok((StatusCode::CREATED, Json(body)).into_response())
+        }
+        CreateOutcome::Replayed(view) => {
+            let replayed = [(
+                IDEMPOTENT_REPLAYED.clone(),
+                HeaderValue::from_static("true"),
+            )];
+            Ok((StatusCode::OK, replayed, Json(view)).into_response())
+        }
+    }
+}
+
+/// List keys, masked, newest first.
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", params(ListKeys),
+    responses((status = 200, body = KeyPage), (status = "4XX", body = Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    req: Signed,
+) -> Result<Json<KeyPage>, ApiError> {
+    let query: ListKeys = parse_query(query.as_deref())?;
+    Ok(Json(state.keyplane.list_keys(&req.caller, query).await?))
+}
+
+/// Read a key, masked.
+#[utoipa::path(get, path = "/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path)),
+    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Signed,
+) -> Result<Json<KeyView>, ApiError> {
+    Ok(Json(
+        state
+            .keyplane
+            .get_key(&req.caller, &KeyId::parse(&id)?)
+            .await?,
+    ))
+}
+
+/// Edit a key: name, role, permissions, expiry, metadata, enabled.
+#[utoipa::path(patch, path = "/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path)), request_body = PatchKey,
+    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+pub async fn patch(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Signed,
+) -> Result<Json<KeyView>, ApiError> {
+    let id = KeyId::parse(&id)?;
+    Ok(Json(
+        state
+            .keyplane
+            .patch_key(&req.caller, &id, req.json()?)
+            .await?,
+    ))
+}
+
+/// Revoke a key: immediate and final.
+#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path)),
+    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Signed,
+) -> Result<Json<KeyView>, ApiError> {
+    Ok(Json(
+        state
+            .keyplane
+            .revoke_key(&req.caller, &KeyId::parse(&id)?)
+            .await?,
+    ))
+}
+
+/// Activate a pending key (second phase of a two-phase create).
+#[utoipa::path(post, path = "/v1/keys/{key_id}/activate", tag = "keys", params(("key_id" = String, Path)),
+    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+pub async fn activate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Signed,
+) -> Result<Json<KeyView>, ApiError> {
+    Ok(Json(
+        state
+            .keyplane
+            .activate_key(&req.caller, &KeyId::parse(&id)?)
+            .await?,
+    ))
+}
+
+/// Roll a key: a new secret under the same id; the old one works for
+/// `grace_seconds` more.
+#[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", params(("key_id" = String, Path)), request_body = RollKey,
+    responses((status = 200, body = KeyWithSecret), (status = "4XX", body = Problem)))]
+pub async fn roll(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    req: Signed,
+) -> Result<Json<KeyWithSecret>, ApiError> {
+    let id = KeyId::parse(&id)?;
+    let rolled = state
+        .keyplane
+        .roll_key(&req.caller, &id, req.json_or_default::<RollKey>()?)
+        .await?;
+    Ok(Json(KeyWithSecret {
+        key: rolled.key,
+        key_id: rolled.view.id.clone(),
+        previous_expires_at: Some(rolled.previous_expires_at),
+        view: rolled.view,
+    }))
+}

@@ -1,0 +1,164 @@
+//! Organizations, workspaces and members.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use keyplane_core::id::OrgId;
+use keyplane_core::principal::Principal;
+use keyplane_core::service::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
+use keyplane_core::tenancy::{Membership, Organization, Workspace};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::Signed;
+use crate::AppState;
+
+/// Create an organization (platform admins).
+#[utoipa::path(post, path = "/v1/organizations", tag = "organizations", request_body = CreateOrganization,
+    responses((status = 201, body = Organization), (status = "4XX", body = Problem)))]
+pub async fn create(
+    State(state): State<AppState>,
+    req: Signed,
+) -> Result<(StatusCode, Json<Organization>), ApiError> {
+    let org = state
+        .keyplane
+        .create_organization(&req.caller, req.json()?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(org)))
+}
+
+/// Read an organization (members).
+#[utoipa::path(get, path = "/v1/organizations/{org}", tag = "organizations",
+    params(("org" = String, Path, description = "organization id")),
+    responses((status = 200, body = Organization), (status = "4XX", body = Problem)))]
+pub async fn get(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Signed,
+) -> Result<Json<Organization>, ApiError> {
+    Ok(Json(
+        state
+            .keyplane
+            .get_organization(&req.caller, &OrgId::parse(&org)?)
+            .await?,
+    ))
+}
+
+/// Rename (owners) or set the key quota (platform admins).
+#[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations", request_body = UpdateOrganization,
+    params(("org" = String, Path, description = "organization id")),
+    responses((status = 200, body = Organization), (status = "4XX", body = Problem)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Signed,
+) -> Result<Json<Organization>, ApiError> {
+    let org = OrgId::parse(&org)?;
+    Ok(Json(
+        state
+            .keyplane
+            .update_organization(&req.caller, &org, req.json()?)
+            .await?,
+    ))
+}
+
+/// Create a workspace (owners).
+#[utoipa::path(post, path = "/v1/organizations/{org}/workspaces", tag = "organizations", request_body = CreateWorkspace,
+    params(("org" = String, Path, description = "organization id")),
+    responses((status = 201, body = Workspace), (status = "4XX", body = Problem)))]
+pub async fn create_workspace(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Signed,
+) -> Result<(StatusCode, Json<Workspace>), ApiError> {
+    let org = OrgId::parse(&org)?;
+    let ws = state
+        .keyplane
+        .create_workspace(&req.caller, &org, req.json()?)
+        .await?;
+    Ok((StatusCode::CREATED, Json(ws)))
+}
+
+/// List workspaces (members).
+#[utoipa::path(get, path = "/v1/organizations/{org}/workspaces", tag = "organizations",
+    params(("org" = String, Path, description = "organization id")),
+    responses((status = 200, body = Items<Workspace>), (status = "4XX", body = Problem)))]
+pub async fn list_workspaces(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Signed,
+) -> Result<Json<Items<Workspace>>, ApiError> {
+    let items = state
+        .keyplane
+        .list_workspaces(&req.caller, &OrgId::parse(&org)?)
+        .await?;
+    Ok(Json(Items {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// List members (owners).
+#[utoipa::path(get, path = "/v1/organizations/{org}/members", tag = "organizations",
+    params(("org" = String, Path, description = "organization id")),
+    responses((status = 200, body = Items<Membership>), (status = "4XX", body = Problem)))]
+pub async fn list_members(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    req: Signed,
+) -> Result<Json<Items<Membership>>, ApiError> {
+    let items = state
+        .keyplane
+        .list_members(&req.caller, &OrgId::parse(&org)?)
+        .await?;
+    Ok(Json(Items {
+        items,
+        next_cursor: None,
+    }))
+}
+
+/// Set a member's roles (owners). Lowering a member disables the personal
+/// keys that now exceed their rights.
+#[utoipa::path(put, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations", request_body = PutMember,
+    params(("org" = String, Path, description = "organization id"),
+           ("principal" = String, Path, description = "URL-encoded IAM ARN")),
+    responses((status = 200, body = Membership), (status = "4XX", body = Problem)))]
+pub async fn put_member(
+    State(state): State<AppState>,
+    Path((org, principal)): Path<(String, String)>,
+    req: Signed,
+) -> Result<Json<Membership>, ApiError> {
+    let (org, principal) = (OrgId::parse(&org)?, Principal::parse(&principal)?);
+    Ok(Json(
+        state
+            .keyplane
+            .put_member(&req.caller, &org, &principal, req.json()?)
+            .await?,
+    ))
+}
+
+/// Remove a member (owners); their personal keys are disabled.
+#[utoipa::path(delete, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations",
+    params(("org" = String, Path, description = "organization id"),
+           ("principal" = String, Path, description = "URL-encoded IAM ARN")),
+    responses((status = 204), (status = "4XX", body = Problem)))]
+pub async fn delete_member(
+    State(state): State<AppState>,
+    Path((org, principal)): Path<(String, String)>,
+    req: Signed,
+) -> Result<StatusCode, ApiError> {
+    let (org, principal) = (OrgId::parse(&org)?, Principal::parse(&principal)?);
+    state
+        .keyplane
+        .delete_member(&req.caller, &org, &principal)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A list answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Items<T> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Cursor of the next page; absent on the last.
+    pub next_cursor: Option<String>,
+}

@@ -1,0 +1,58 @@
+//! Usage reports and queries, and the audit log.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::Json;
+use keyplane_core::id::{KeyId, OrgId};
+use keyplane_core::service::{AuditPage, AuditQuery, KeyUsage, ReportUsage, UsageRange};
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{parse_query, Signed};
+use crate::AppState;
+
+/// Report usage of a key (configured usage reporters).
+#[utoipa::path(post, path = "/v1/usage", tag = "usage", request_body = ReportUsage,
+    responses((status = 204), (status = "4XX", body = Problem)))]
+pub async fn report(State(state): State<AppState>, req: Signed) -> Result<StatusCode, ApiError> {
+    state
+        .keyplane
+        .report_usage(&req.caller, req.json::<ReportUsage>()?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Usage of a key per day and model.
+#[utoipa::path(get, path = "/v1/keys/{key_id}/usage", tag = "usage", params(("key_id" = String, Path), UsageRange),
+    responses((status = 200, body = KeyUsage), (status = "4XX", body = Problem)))]
+pub async fn key_usage(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    req: Signed,
+) -> Result<Json<KeyUsage>, ApiError> {
+    let range: UsageRange = parse_query(query.as_deref())?;
+    Ok(Json(
+        state
+            .keyplane
+            .key_usage(&req.caller, &KeyId::parse(&id)?, range)
+            .await?,
+    ))
+}
+
+/// Audit events of an organization, newest first (owners).
+#[utoipa::path(get, path = "/v1/organizations/{org}/audit", tag = "audit", params(("org" = String, Path), AuditQuery),
+    responses((status = 200, body = AuditPage), (status = "4XX", body = Problem)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    RawQuery(query): RawQuery,
+    req: Signed,
+) -> Result<Json<AuditPage>, ApiError> {
+    let query: AuditQuery = parse_query(query.as_deref())?;
+    Ok(Json(
+        state
+            .keyplane
+            .audit_log(&req.caller, &OrgId::parse(&org)?, query)
+            .await?,
+    ))
+}
