@@ -22,7 +22,12 @@ pub use sigv4::SigV4Identity;
 pub trait Identify: Send + Sync + fmt::Debug {
     /// The authenticated principal, or why the request is not authenticated.
     /// `body` is the full request body (SigV4 covers its hash).
-    fn identify(&self, parts: &http::request::Parts, body: &[u8], now: DateTime<Utc>) -> Result<Principal, AuthError>;
+    fn identify(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AuthError>;
 }
 
 /// Why a management request is not authenticated. Messages never include
@@ -30,10 +35,14 @@ pub trait Identify: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// No `Authorization` header.
-    #[error("management requests must be signed with AWS Signature Version 4 (service execute-api)")]
+    #[error(
+        "management requests must be signed with AWS Signature Version 4 (service execute-api)"
+    )]
     Missing,
     /// A `Bearer` API key was presented on a management route.
-    #[error("API keys cannot manage keys or tenants; sign the request with IAM credentials (SigV4)")]
+    #[error(
+        "API keys cannot manage keys or tenants; sign the request with IAM credentials (SigV4)"
+    )]
     ApiKeyNotAllowed,
     /// The `Authorization` header or a required signed header is malformed.
     #[error("malformed SigV4 authorization: {0}")]
