@@ -1,0 +1,613 @@
+//! What the DynamoDB store sends, seen from the SDK client: the use cases of
+//! `keyplane-core` over a `DynamoStore` on moto, with an interceptor that
+//! records every operation.
+//!
+//! - verify is exactly one `GetItem` and no write;
+//! - after a whole key lifecycle no attribute anywhere holds a plaintext key;
+//! - expiry is the core's decision: an expired secret still in the table
+//!   (DynamoDB TTL deletes late, moto never) does not verify;
+//! - secret items carry a numeric `ttl`, and the table has TTL on `ttl`.
+//!
+//! The fault tests at the end need no emulator: they point the store at a
+//! closed port or at a listener that never answers, and show that every
+//! failure is `Unavailable` within a few seconds and that verify fails
+//! closed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+use keyplane_core::clock::ManualClock;
+use keyplane_core::id::{OrgId, WorkspaceId};
+use keyplane_core::key::{KeyRole, KeyType};
+use keyplane_core::key_format::{ApiKey, KeyEnv};
+use keyplane_core::principal::Principal;
+use keyplane_core::service::{
+    CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, PatchKey,
+    ReportUsage, RollKey, ScopeKind, Verdict, VerifyCode, VerifyKey,
+};
+use keyplane_core::store::{KeyStore, StoreError};
+use keyplane_core::{Caller, Config, ErrorKind, Keyplane};
+use keyplane_store::dynamo::schema::{self, TTL};
+use keyplane_store::dynamo::testing::{client_config, fresh_store, moto_endpoint};
+use keyplane_store::dynamo::{retry_config, timeout_config};
+use keyplane_store::DynamoStore;
+use tokio::net::TcpListener;
+
+const ADMIN: &str = "arn:aws:iam::111111111111:user/admin";
+const REPORTER: &str = "arn:aws:iam::111111111111:role/gateway";
+
+/// The operations a client sent, by name (`GetItem`, `TransactWriteItems`, …).
+#[derive(Debug, Clone, Default)]
+struct Calls(Arc<Mutex<Vec<String>>>);
+
+impl Calls {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("not poisoned"))
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "Calls"
+    }
+
+    /// Once per operation, before its request is serialized and sent, so
+    /// retries are not counted twice. (`read_before_execution` of a
+    /// client-level interceptor runs before the operation's metadata is in
+    /// the config bag.)
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let name = cfg
+            .load::<Metadata>()
+            .map_or("<unknown>", Metadata::name)
+            .to_owned();
+        self.0.lock().expect("not poisoned").push(name);
+        Ok(())
+    }
+}
+
+/// The use cases over a DynamoDB store on a fresh moto table, with the
+/// operations its client sends recorded.
+struct World {
+    keyplane: Keyplane,
+    clock: Arc<ManualClock>,
+    store: Arc<DynamoStore>,
+    calls: Calls,
+}
+
+impl World {
+    async fn on_moto(test: &str) -> Option<Self> {
+        let endpoint = moto_endpoint(test)?;
+        let calls = Calls::default();
+        let client = Client::from_conf(client_config(&endpoint).interceptor(calls.clone()).build());
+        let store = Arc::new(fresh_store(client).await);
+        Some(Self::over(store, calls))
+    }
+
+    fn over(store: Arc<DynamoStore>, calls: Calls) -> Self {
+        let clock = Arc::new(ManualClock::new(start()));
+        let config = Config {
+            admins: vec![principal(ADMIN)],
+            usage_reporters: vec![principal(REPORTER)],
+            key_env: KeyEnv::Test,
+        };
+        let keyplane = Keyplane::new(store.clone(), clock.clone(), config);
+        Self {
+            keyplane,
+            clock,
+            store,
+            calls,
+        }
+    }
+
+    async fn org(&self) -> (OrgId, WorkspaceId) {
+        let admin = caller(ADMIN);
+        let org = self
+            .keyplane
+            .create_organization(
+                &admin,
+                CreateOrganization {
+                    name: "Acme".into(),
+                    key_quota: None,
+                },
+            )
+            .await
+            .expect("admin creates org");
+        let ws = self
+            .keyplane
+            .create_workspace(
+                &admin,
+                &org.id,
+                CreateWorkspace {
+                    name: "prod".into(),
+                },
+            )
+            .await
+            .expect("admin creates workspace");
+        (org.id, ws.id)
+    }
+
+    async fn create(&self, req: CreateKey, token: Option<&str>) -> CreatedKey {
+        match self
+            .keyplane
+            .create_key(&caller(ADMIN), req, token)
+            .await
+            .expect("create_key")
+        {
+            CreateOutcome::Created(created) => created,
+            CreateOutcome::Replayed(_) => panic!("a fresh token replayed"),
+        }
+    }
+
+    async fn verify(&self, key: &ApiKey, cost: Option<u64>) -> Verdict {
+        self.keyplane
+            .verify(verify_request(key, cost))
+            .await
+            .expect("verify answers")
+    }
+
+    /// Every attribute value in the table, as text, read with Scan (here
+    /// only, to look at everything; the store itself never scans).
+    async fn dump(&self) -> String {
+        let mut text = String::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .store
+                .client()
+                .scan()
+                .table_name(self.store.table())
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            for item in page.items() {
+                for (name, value) in item {
+                    text.push_str(name);
+                    text.push('=');
+                    flatten(value, &mut text);
+                    text.push('\n');
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return text,
+            }
+        }
+    }
+}
+
+fn flatten(value: &AttributeValue, out: &mut String) {
+    match value {
+        AttributeValue::S(s) | AttributeValue::N(s) => out.push_str(s),
+        AttributeValue::Ss(all) | AttributeValue::Ns(all) => out.push_str(&all.join(",")),
+        AttributeValue::B(blob) => out.push_str(&String::from_utf8_lossy(blob.as_ref())),
+        AttributeValue::L(list) => list.iter().for_each(|v| flatten(v, out)),
+        AttributeValue::M(map) => map.values().for_each(|v| flatten(v, out)),
+        other => out.push_str(&format!("{other:?}")),
+    }
+}
+
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+fn principal(arn: &str) -> Principal {
+    Principal::parse(arn).expect("test ARNs are valid")
+}
+
+fn caller(arn: &str) -> Caller {
+    Caller {
+        principal: principal(arn),
+        source: Some("keyplane-store-tests".to_owned()),
+        request_id: None,
+    }
+}
+
+fn workspace_key(org: &OrgId, ws: &WorkspaceId) -> CreateKey {
+    CreateKey {
+        organization_id: org.clone(),
+        scope: ScopeKind::Workspace,
+        workspace_id: Some(ws.clone()),
+        workspace_ids: None,
+        key_type: KeyType::Service,
+        name: Some("ci".into()),
+        role: KeyRole::Editor,
+        permissions: vec!["models:*".into()],
+        expires_at: None,
+        credits: None,
+        metadata: BTreeMap::from([("team".to_owned(), "search".to_owned())]),
+        activate: None,
+    }
+}
+
+fn verify_request(key: &ApiKey, cost: Option<u64>) -> VerifyKey {
+    VerifyKey {
+        key: ApiKey::from_plaintext(key.expose()),
+        permissions: Vec::new(),
+        workspace_id: None,
+        cost,
+    }
+}
+
+fn names(calls: &[&str]) -> Vec<String> {
+    calls.iter().map(|&c| c.to_owned()).collect()
+}
+
+#[tokio::test]
+async fn verify_is_one_get_item_and_no_write() {
+    let Some(world) = World::on_moto("verify_is_one_get_item_and_no_write").await else {
+        return;
+    };
+    let (org, ws) = world.org().await;
+    let plain = world.create(workspace_key(&org, &ws), None).await;
+    let metered = world
+        .create(
+            CreateKey {
+                credits: Some(10),
+                ..workspace_key(&org, &ws)
+            },
+            None,
+        )
+        .await;
+    world.calls.take();
+
+    for (key, code) in [
+        (&plain.key, VerifyCode::Valid),
+        (&metered.key, VerifyCode::Valid),
+        (&ApiKey::mint(KeyEnv::Test), VerifyCode::NotFound),
+    ] {
+        assert_eq!(world.verify(key, None).await.code, code);
+        assert_eq!(
+            world.calls.take(),
+            names(&["GetItem"]),
+            "verify of a {code:?} key"
+        );
+    }
+
+    // A verify with a cost spends: the one read, then one conditional write.
+    let spent = world.verify(&metered.key, Some(3)).await;
+    assert_eq!(
+        (spent.code, spent.credits_remaining),
+        (VerifyCode::Valid, Some(7))
+    );
+    assert_eq!(world.calls.take(), names(&["GetItem", "UpdateItem"]));
+
+    // A revoke is seen by the very next verify (strongly consistent read),
+    // which is still one GetItem.
+    world
+        .keyplane
+        .revoke_key(&caller(ADMIN), &plain.view.id)
+        .await
+        .expect("revoke");
+    world.calls.take();
+    assert_eq!(
+        world.verify(&plain.key, None).await.code,
+        VerifyCode::Revoked
+    );
+    assert_eq!(world.calls.take(), names(&["GetItem"]));
+}
+
+#[tokio::test]
+async fn no_attribute_holds_a_plaintext_key_after_a_whole_lifecycle() {
+    let Some(world) = World::on_moto("no_attribute_holds_a_plaintext_key").await else {
+        return;
+    };
+    let (org, ws) = world.org().await;
+    let admin = caller(ADMIN);
+    let created = world
+        .create(
+            CreateKey {
+                credits: Some(100),
+                expires_at: Some(start() + Span::days(30)),
+                workspace_ids: Some(BTreeSet::from([ws.clone()])),
+                scope: ScopeKind::Organization,
+                workspace_id: None,
+                ..workspace_key(&org, &ws)
+            },
+            Some("create-once"),
+        )
+        .await;
+    let id = created.view.id.clone();
+    world
+        .keyplane
+        .patch_key(
+            &admin,
+            &id,
+            PatchKey {
+                name: Some("renamed".into()),
+                ..PatchKey::default()
+            },
+        )
+        .await
+        .expect("patch");
+    world.clock.advance(Span::minutes(1));
+    let rolled = world
+        .keyplane
+        .roll_key(&admin, &id, RollKey { grace_seconds: 600 })
+        .await
+        .expect("roll");
+    world
+        .keyplane
+        .report_usage(
+            &caller(REPORTER),
+            ReportUsage {
+                key_id: id.clone(),
+                model: "gpt-4o".into(),
+                input_tokens: 100,
+                output_tokens: 10,
+                requests: None,
+            },
+        )
+        .await
+        .expect("report usage");
+    assert_eq!(
+        world.verify(&rolled.key, Some(5)).await.code,
+        VerifyCode::Valid
+    );
+    assert_eq!(
+        world.verify(&created.key, None).await.code,
+        VerifyCode::Valid
+    );
+    world
+        .keyplane
+        .revoke_key(&admin, &id)
+        .await
+        .expect("revoke");
+
+    let table = world.dump().await;
+    // The scan reads real data: the key id, both hashes, the usage row...
+    assert!(
+        table.contains(id.as_str()),
+        "the key id is not in the table"
+    );
+    for key in [&created.key, &rolled.key] {
+        assert!(table.contains(&key.hash().to_hex()), "a hash is missing");
+    }
+    assert!(table.contains("gpt-4o"), "the usage row is missing");
+    // ...and no plaintext, whole or its random body alone.
+    for key in [&created.key, &rolled.key] {
+        let text = key.expose();
+        assert!(!table.contains(text), "a plaintext key is in the table");
+        assert!(
+            !table.contains(&text["kp_test_".len()..]),
+            "a key's body is in the table"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_secret_still_in_the_table_does_not_verify() {
+    let Some(world) = World::on_moto("an_expired_secret_still_in_the_table").await else {
+        return;
+    };
+    let (org, ws) = world.org().await;
+    let expires_at = start() + Span::hours(1);
+    let created = world
+        .create(
+            CreateKey {
+                expires_at: Some(expires_at),
+                ..workspace_key(&org, &ws)
+            },
+            None,
+        )
+        .await;
+    assert_eq!(
+        world.verify(&created.key, None).await.code,
+        VerifyCode::Valid
+    );
+
+    world.clock.advance(Span::hours(2));
+    assert_eq!(
+        world.verify(&created.key, None).await.code,
+        VerifyCode::Expired
+    );
+    // The item is still there, past its ttl: the core's clock decided.
+    let item = raw_secret_item(&world.store, &created.key).await;
+    let ttl = numeric(&item, TTL);
+    assert_eq!(ttl, expires_at.timestamp());
+    assert!(ttl < world.clock_now().timestamp());
+}
+
+#[tokio::test]
+async fn secret_items_carry_ttl_and_the_table_has_ttl_enabled() {
+    let Some(world) = World::on_moto("secret_items_carry_ttl").await else {
+        return;
+    };
+    let (org, ws) = world.org().await;
+    let expires_at = start() + Span::days(7);
+    let expiring = world
+        .create(
+            CreateKey {
+                expires_at: Some(expires_at),
+                ..workspace_key(&org, &ws)
+            },
+            None,
+        )
+        .await;
+    let item = raw_secret_item(&world.store, &expiring.key).await;
+    assert!(
+        matches!(item.get(TTL), Some(AttributeValue::N(_))),
+        "ttl is not a number"
+    );
+    assert_eq!(numeric(&item, TTL), expires_at.timestamp());
+
+    // A key that never expires has a secret item without ttl: DynamoDB
+    // must not delete it.
+    let forever = world.create(workspace_key(&org, &ws), None).await;
+    assert!(!raw_secret_item(&world.store, &forever.key)
+        .await
+        .contains_key(TTL));
+
+    let described = world
+        .store
+        .client()
+        .describe_time_to_live()
+        .table_name(world.store.table())
+        .send()
+        .await
+        .expect("describe_time_to_live");
+    let ttl = described
+        .time_to_live_description()
+        .expect("a TTL description");
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    assert_eq!(ttl.attribute_name(), Some(TTL));
+}
+
+impl World {
+    fn clock_now(&self) -> DateTime<Utc> {
+        use keyplane_core::clock::Clock;
+        self.clock.now()
+    }
+}
+
+/// The secret item of `key`, read directly with GetItem.
+async fn raw_secret_item(
+    store: &DynamoStore,
+    key: &ApiKey,
+) -> std::collections::HashMap<String, AttributeValue> {
+    store
+        .client()
+        .get_item()
+        .table_name(store.table())
+        .key(
+            schema::PK,
+            AttributeValue::S(schema::secret_pk(&key.hash())),
+        )
+        .key(schema::SK, AttributeValue::S(schema::SECRET_SK.to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get_item")
+        .item
+        .expect("the secret item is in the table")
+}
+
+fn numeric(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> i64 {
+    match item.get(name) {
+        Some(AttributeValue::N(n)) => n.parse().expect("an integer"),
+        other => panic!("{name} is {other:?}"),
+    }
+}
+
+// ---- faults: no emulator needed ----
+
+/// Longest a failing call may take: generous, this is "no hang", not a
+/// performance bound (the Lambda settings give up after about 5 s).
+const NO_HANG: Duration = Duration::from_secs(15);
+
+/// A store on `endpoint` with the Lambda retry and timeout settings.
+fn lambda_store(endpoint: &str) -> DynamoStore {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("fault", "fault", None, None, "faults"))
+        .retry_config(retry_config())
+        .timeout_config(timeout_config())
+        .build();
+    DynamoStore::new(Client::from_conf(config), "keyplane-faults")
+}
+
+/// A loopback port with nothing listening on it.
+async fn closed_port() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    drop(listener);
+    format!("http://{address}")
+}
+
+/// A loopback listener that accepts connections and never answers; it
+/// lives as long as the returned task.
+async fn silent_listener() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (format!("http://{address}"), task)
+}
+
+async fn expect_unavailable<T: std::fmt::Debug>(
+    what: &str,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> String {
+    let started = Instant::now();
+    let outcome = call.await;
+    let took = started.elapsed();
+    assert!(took < NO_HANG, "{what} took {took:?}");
+    match outcome {
+        Err(StoreError::Unavailable(reason)) => {
+            eprintln!("{what}: Unavailable after {took:?}: {reason}");
+            reason
+        }
+        other => panic!("{what}: expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unavailable_at_once() {
+    let store = lambda_store(&closed_port().await);
+    let hash = ApiKey::mint(KeyEnv::Test).hash();
+    let reason = expect_unavailable("get_secret", store.get_secret(&hash)).await;
+    assert!(reason.contains("GetItem"), "{reason}");
+    expect_unavailable(
+        "get_organization",
+        store.get_organization(&OrgId::generate()),
+    )
+    .await;
+    expect_unavailable(
+        "spend_credits",
+        store.spend_credits(&keyplane_core::id::KeyId::generate(), 1, start()),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_listener_that_never_answers_times_out_as_unavailable() {
+    let (endpoint, listener) = silent_listener().await;
+    let store = lambda_store(&endpoint);
+    let hash = ApiKey::mint(KeyEnv::Test).hash();
+    let reason = expect_unavailable("get_secret", store.get_secret(&hash)).await;
+    assert!(reason.contains("timed out"), "{reason}");
+    listener.abort();
+}
+
+#[tokio::test]
+async fn verify_fails_closed_when_dynamodb_is_unreachable() {
+    let (silent, listener) = silent_listener().await;
+    for endpoint in [closed_port().await, silent] {
+        let world = World::over(Arc::new(lambda_store(&endpoint)), Calls::default());
+        let started = Instant::now();
+        let outcome = world
+            .keyplane
+            .verify(verify_request(&ApiKey::mint(KeyEnv::Test), None))
+            .await;
+        assert!(started.elapsed() < NO_HANG);
+        match outcome {
+            Err(err) => assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}"),
+            Ok(verdict) => panic!("verify answered {verdict:?} with the store down"),
+        }
+    }
+    listener.abort();
+}
