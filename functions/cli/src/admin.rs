@@ -11,7 +11,7 @@ use keyplane_core::service::{CreateOrganization, PutMember};
 use keyplane_core::tenancy::OrgRole;
 use keyplane_core::{Caller, Keyplane};
 use keyplane_http::auth::LocalCredentials;
-use keyplane_store::EmbeddedStore;
+use keyplane_store::{DynamoStore, EmbeddedStore};
 use secrecy::ExposeSecret;
 
 use crate::data_dir::DataDir;
@@ -50,6 +50,14 @@ pub enum AdminCommand {
         /// ARN of the first owner.
         #[arg(long)]
         owner: Option<String>,
+    },
+    /// Create the DynamoDB table (with its indexes and TTL) that
+    /// `keyplane serve --store dynamodb` and the Lambda functions use.
+    /// Endpoint, region and credentials come from the standard AWS environment.
+    CreateTable {
+        /// Table name.
+        #[arg(long, env = "KEYPLANE_TABLE")]
+        table: String,
     },
     /// Print `ACCESS_KEY_ID:SECRET` of a profile, for `curl --aws-sigv4 --user`.
     CurlUser {
@@ -138,6 +146,14 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                     .await?;
             }
             println!("{}", serde_json::to_string_pretty(&org)?);
+            Ok(())
+        }
+        AdminCommand::CreateTable { table } => {
+            let store = DynamoStore::from_env(&table).await;
+            keyplane_store::dynamo::schema::create_table(store.client(), &table)
+                .await
+                .with_context(|| format!("cannot create table {table}"))?;
+            println!("Created DynamoDB table {table} with its indexes and TTL on `ttl`.");
             Ok(())
         }
         AdminCommand::CurlUser { data_dir, profile } => {

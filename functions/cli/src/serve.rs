@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use keyplane_core::clock::{Clock, SystemClock};
+use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
 use keyplane_http::auth::SigV4Identity;
 use keyplane_http::AppState;
-use keyplane_store::EmbeddedStore;
+use keyplane_store::{DynamoStore, EmbeddedStore};
 
 use crate::data_dir::DataDir;
 use crate::DataDirArg;
@@ -21,19 +22,41 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value_t = crate::default_listen(), env = "KEYPLANE_LISTEN")]
     listen: SocketAddr,
+    /// Where keys are kept: the embedded file in the data directory, or a
+    /// DynamoDB table (endpoint, region and credentials from the standard
+    /// AWS environment, e.g. AWS_ENDPOINT_URL for an emulator).
+    #[arg(long, value_enum, default_value_t = StoreKind::Embedded, env = "KEYPLANE_STORE")]
+    store: StoreKind,
+    /// DynamoDB table, with `--store dynamodb`.
+    #[arg(long, env = "KEYPLANE_TABLE", required_if_eq("store", "dynamodb"))]
+    table: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StoreKind {
+    /// `<data-dir>/store.redb`.
+    Embedded,
+    /// A DynamoDB table made by `keyplane admin create-table`.
+    Dynamodb,
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data_dir.data_dir);
     let opened = dir.open_or_init()?;
-    let store = EmbeddedStore::open(dir.store_path()).with_context(|| {
-        format!(
-            "cannot open {}; is another keyplane process using this data directory?",
-            dir.store_path().display()
-        )
-    })?;
+    let store: Arc<dyn KeyStore> = match (args.store, args.table) {
+        (StoreKind::Dynamodb, Some(table)) => Arc::new(DynamoStore::from_env(table).await),
+        (StoreKind::Dynamodb, None) => anyhow::bail!("--store dynamodb needs --table"),
+        (StoreKind::Embedded, _) => {
+            Arc::new(EmbeddedStore::open(dir.store_path()).with_context(|| {
+                format!(
+                    "cannot open {}; is another keyplane process using this data directory?",
+                    dir.store_path().display()
+                )
+            })?)
+        }
+    };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let keyplane = Keyplane::new(Arc::new(store), clock.clone(), opened.config.core_config());
+    let keyplane = Keyplane::new(store, clock.clone(), opened.config.core_config());
     let identity = SigV4Identity::new(opened.credentials, opened.config.region.clone());
     let app = keyplane_http::app(AppState {
         keyplane,
