@@ -125,7 +125,7 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resu
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let path = err.path().to_string();
+        let path = safe_path(err.path());
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::bad_request(
@@ -145,6 +145,34 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resu
             ),
         )
     })
+}
+
+/// Renders where in the body an error is, replacing any segment that is
+/// not a plain field name: an unknown field's name is client input and
+/// could be a pasted key.
+fn safe_path(path: &serde_path_to_error::Path) -> String {
+    let segments: Vec<String> = path
+        .iter()
+        .map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => index.to_string(),
+            serde_path_to_error::Segment::Map { key }
+            | serde_path_to_error::Segment::Enum { variant: key }
+                if is_field_name(key) =>
+            {
+                key.clone()
+            }
+            _ => "?".to_owned(),
+        })
+        .collect();
+    if segments.is_empty() {
+        ".".to_owned()
+    } else {
+        segments.join(".")
+    }
+}
+
+fn is_field_name(name: &str) -> bool {
+    name.len() <= 24 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// Parses a query string; unknown parameters and bad values are refused.
@@ -167,7 +195,7 @@ fn describe(message: &str) -> String {
             .and_then(|rest| rest.strip_prefix('`'))
             .and_then(|rest| rest.split('`').next())
             .filter(|name| {
-                name.len() <= 40 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                name.len() <= 24 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
             })
     };
     if message.starts_with("unknown field") {
