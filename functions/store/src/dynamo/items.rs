@@ -149,7 +149,11 @@ pub(super) fn status(status: keyplane_core::key::KeyStatus) -> Result<AttributeV
 
 /// A key from its item, with the credits and last use of its stats item.
 pub(super) fn key_from(item: &Item, stats: Option<&Item>) -> Result<KeyRecord, StoreError> {
-    let key: KeyRecord = from_doc(item)?;
+    with_stats(from_doc(item)?, stats)
+}
+
+/// `key` with the credits and last use of its stats item (none without one).
+pub(super) fn with_stats(key: KeyRecord, stats: Option<&Item>) -> Result<KeyRecord, StoreError> {
     let (credits_remaining, last_used_at) = match stats {
         Some(stats) => (
             unsigned(stats, CREDITS_REMAINING)?,

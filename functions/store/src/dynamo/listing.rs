@@ -148,15 +148,15 @@ impl DynamoStore {
 
         let more = found.len() > limit;
         found.truncate(limit);
-        let ids: Vec<KeyId> = found
-            .iter()
-            .map(|item| from_doc::<KeyRecord>(item).map(|key| key.id))
-            .collect::<Result<_, _>>()?;
-        let stats = self.stats_of(&ids).await?;
-        let keys: Vec<KeyRecord> = found
-            .iter()
-            .zip(&ids)
-            .map(|(item, id)| items::key_from(item, stats.get(&key_pk(id))))
+        let keys: Vec<KeyRecord> = found.iter().map(from_doc).collect::<Result<_, _>>()?;
+        let ids: Vec<&KeyId> = keys.iter().map(|key| &key.id).collect();
+        let mut stats = self.stats_of(&ids).await?;
+        let keys: Vec<KeyRecord> = keys
+            .into_iter()
+            .map(|key| {
+                let stats = stats.remove(&key_pk(&key.id));
+                items::with_stats(key, stats.as_ref())
+            })
             .collect::<Result<_, _>>()?;
         let next_cursor = match keys.last() {
             Some(last) if more => Some(encode_cursor(last.created_at, last.id.as_str())?),
@@ -171,7 +171,7 @@ impl DynamoStore {
     /// The stats items of `ids`, by partition key, read strongly
     /// consistently. Keys DynamoDB leaves unprocessed (under load) are asked
     /// for again after a pause.
-    async fn stats_of(&self, ids: &[KeyId]) -> Result<HashMap<String, Item>, StoreError> {
+    async fn stats_of(&self, ids: &[&KeyId]) -> Result<HashMap<String, Item>, StoreError> {
         let mut stats = HashMap::new();
         for chunk in ids.chunks(BATCH_GET_MAX) {
             let keys: Vec<Item> = chunk
