@@ -82,7 +82,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             let mut opened = dir.open_or_init()?;
             let principal = Principal::parse(&arn)?;
             let generated = LocalCredentials::append_profile(
-                &dir.credentials_path(),
+                dir.credentials_path(),
                 &profile,
                 principal.clone(),
             )
@@ -158,7 +158,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::CurlUser { data_dir, profile } => {
             let dir = DataDir::new(data_dir.data_dir);
-            let credentials = LocalCredentials::load(&dir.credentials_path())
+            let credentials = LocalCredentials::load(dir.credentials_path())
                 .with_context(|| format!("cannot load {}", dir.credentials_path().display()))?;
             let (access_key_id, secret) = credentials.profile(&profile).with_context(|| {
                 format!(

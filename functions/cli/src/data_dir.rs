@@ -85,7 +85,7 @@ impl DataDir {
             if !self.credentials_path().exists() {
                 let (credentials, generated) = LocalCredentials::generate_admin(admin.clone());
                 credentials
-                    .write_new(&self.credentials_path())
+                    .write_new(self.credentials_path())
                     .with_context(|| {
                         format!("cannot write {}", self.credentials_path().display())
                     })?;
@@ -109,7 +109,7 @@ impl DataDir {
                 self.config_path().display()
             )
         })?;
-        let credentials = LocalCredentials::load(&self.credentials_path())
+        let credentials = LocalCredentials::load(self.credentials_path())
             .with_context(|| format!("cannot load {}", self.credentials_path().display()))?;
         Ok(Opened {
             config,
