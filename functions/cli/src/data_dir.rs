@@ -132,3 +132,51 @@ fn write_json(path: &Path, value: &impl Serialize) -> anyhow::Result<()> {
     text.push('\n');
     fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn first_open_creates_an_admin_credential_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path().join("data"));
+
+        let first = data.open_or_init().unwrap();
+        assert!(first.created_admin.is_some());
+        assert_eq!(
+            first.config.admins,
+            vec![Principal::parse(BOOTSTRAP_ADMIN).unwrap()]
+        );
+        assert_eq!(first.credentials.len(), 1);
+        let mode = fs::metadata(data.credentials_path())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+
+        let second = data.open_or_init().unwrap();
+        assert!(
+            second.created_admin.is_none(),
+            "the credential is announced only once"
+        );
+        assert_eq!(second.credentials.len(), 1);
+    }
+
+    #[test]
+    fn a_broken_config_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        data.open_or_init().unwrap();
+        fs::write(data.config_path(), "{\"admins\": 5}").unwrap();
+        let err = data.open_or_init().unwrap_err();
+        assert!(
+            format!("{err:#}").contains("is not a valid Keyplane configuration"),
+            "{err:#}"
+        );
+    }
+}
