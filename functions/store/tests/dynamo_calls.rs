@@ -39,7 +39,9 @@ use keyplane_core::service::{
 use keyplane_core::store::{KeyStore, StoreError};
 use keyplane_core::{Caller, Config, ErrorKind, Keyplane};
 use keyplane_store::dynamo::schema::{self, TTL};
-use keyplane_store::dynamo::testing::{client_config, fresh_store, moto_endpoint};
+use keyplane_store::dynamo::testing::{
+    client_config, fresh_store, moto_endpoint, unique_table_name,
+};
 use keyplane_store::dynamo::{retry_config, timeout_config};
 use keyplane_store::DynamoStore;
 use tokio::net::TcpListener;
@@ -469,6 +471,31 @@ async fn secret_items_carry_ttl_and_the_table_has_ttl_enabled() {
         .expect("a TTL description");
     assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
     assert_eq!(ttl.attribute_name(), Some(TTL));
+}
+
+#[tokio::test]
+async fn ensure_table_creates_the_table_once() {
+    let Some(endpoint) = moto_endpoint("ensure_table_creates_the_table_once") else {
+        return;
+    };
+    let client = Client::from_conf(client_config(&endpoint).build());
+    let table = unique_table_name();
+    assert_eq!(schema::ensure_table(&client, &table).await, Ok(true));
+    assert_eq!(schema::ensure_table(&client, &table).await, Ok(false));
+    let described = client
+        .describe_time_to_live()
+        .table_name(&table)
+        .send()
+        .await
+        .expect("describe_time_to_live");
+    assert_eq!(
+        described
+            .time_to_live_description()
+            .and_then(|ttl| ttl.time_to_live_status()),
+        Some(&TimeToLiveStatus::Enabled)
+    );
+    // A second create_table of the same name is refused.
+    assert!(schema::create_table(&client, &table).await.is_err());
 }
 
 impl World {

@@ -28,6 +28,9 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::operation::create_table::builders::CreateTableFluentBuilder;
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
@@ -236,6 +239,52 @@ const ACTIVE_WAIT: Duration = Duration::from_secs(120);
 /// items), and TTL on [`TTL`]. Waits until the table is active, as DynamoDB
 /// refuses to change TTL before. Fails if the table exists.
 pub async fn create_table(client: &Client, table_name: &str) -> Result<(), StoreError> {
+    create_request(client, table_name)?
+        .send()
+        .await
+        .map_err(|err| sdk_error("CreateTable", &err))?;
+    finish_creation(client, table_name).await
+}
+
+/// Creates the table like [`create_table`] unless it exists, and waits until
+/// it is active; `true` if this call created it. For local runs on an
+/// emulator: in AWS the infra module owns the table. Two processes racing
+/// to create it both succeed.
+pub async fn ensure_table(client: &Client, table_name: &str) -> Result<bool, StoreError> {
+    match client.describe_table().table_name(table_name).send().await {
+        Ok(_) => {
+            wait_until_active(client, table_name).await?;
+            return Ok(false);
+        }
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(DescribeTableError::ResourceNotFoundException(_))
+            ) => {}
+        Err(err) => return Err(sdk_error("DescribeTable", &err)),
+    }
+    match create_request(client, table_name)?.send().await {
+        Ok(_) => {
+            finish_creation(client, table_name).await?;
+            Ok(true)
+        }
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(CreateTableError::ResourceInUseException(_))
+            ) =>
+        {
+            wait_until_active(client, table_name).await?;
+            Ok(false)
+        }
+        Err(err) => Err(sdk_error("CreateTable", &err)),
+    }
+}
+
+fn create_request(
+    client: &Client,
+    table_name: &str,
+) -> Result<CreateTableFluentBuilder, StoreError> {
     let string_attribute = |name: &str| {
         AttributeDefinition::builder()
             .attribute_name(name)
@@ -275,13 +324,12 @@ pub async fn create_table(client: &Client, table_name: &str) -> Result<(), Store
     for name in [PK, SK, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK] {
         request = request.attribute_definitions(string_attribute(name)?);
     }
-    request
-        .send()
-        .await
-        .map_err(|err| sdk_error("CreateTable", &err))?;
+    Ok(request)
+}
 
+/// Waits for a new table to become active, then turns TTL on.
+async fn finish_creation(client: &Client, table_name: &str) -> Result<(), StoreError> {
     wait_until_active(client, table_name).await?;
-
     client
         .update_time_to_live()
         .table_name(table_name)
