@@ -8,7 +8,7 @@ use keyplane_core::key_format::KeyHash;
 use keyplane_core::principal::Principal;
 use keyplane_core::store::{IdempotencyRecord, KeyUpdate, NewKey, StoreError};
 
-use super::codec::{from_doc, n, s, Expr, Item};
+use super::codec::{from_doc, n, s, string, Expr, Item};
 use super::items::{self, primary_key};
 use super::schema::{
     idempotency_pk, key_pk, org_pk, secret_pk, IDEMPOTENCY_SK, KEY_COUNT, KEY_QUOTA, KEY_SK,
@@ -115,9 +115,9 @@ impl DynamoStore {
         );
         let found = self.query_all(&condition, &expr).await?;
         let with_sk = |sk: &str| {
-            found.iter().find(
-                |item| matches!(super::codec::string(item, SK), Ok(Some(found)) if found == sk),
-            )
+            found
+                .iter()
+                .find(|item| matches!(string(item, SK), Ok(Some(found)) if found == sk))
         };
         with_sk(KEY_SK)
             .map(|item| items::key_from(item, with_sk(STATS_SK)))

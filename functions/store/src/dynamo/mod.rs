@@ -14,8 +14,13 @@
 //! housekeeping, and the core checks expiry with its own clock.
 //!
 //! Faults of the backend (error responses, throttling, timeouts, refused
-//! connections) are [`StoreError::Unavailable`](keyplane_core::store::StoreError::Unavailable),
+//! connections) are [`StoreError::Unavailable`],
 //! which the core turns into a failed request — never a valid key.
+//!
+//! Set up: [`DynamoStore::from_env`] in Lambda (with
+//! [`sdk_config_for_lambda`]'s retries and timeouts), or
+//! [`DynamoStore::new`] with any SDK client; the table comes from the infra
+//! module, or from [`schema::create_table`] / [`schema::ensure_table`].
 
 mod codec;
 mod errors;
@@ -168,4 +173,23 @@ pub async fn sdk_config_for_lambda() -> SdkConfig {
         .timeout_config(timeout_config())
         .load()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_settings_bound_every_call() {
+        let retries = retry_config();
+        assert_eq!(retries.max_attempts(), 3);
+        assert_eq!(retries.initial_backoff(), Duration::from_millis(50));
+        let timeouts = timeout_config();
+        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(1)));
+        assert_eq!(
+            timeouts.operation_attempt_timeout(),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(5)));
+    }
 }

@@ -25,6 +25,10 @@
 //! Times in sort keys are RFC 3339 in UTC with nine fraction digits (see
 //! [`sortable_time`]), so byte order is time order and an operator browsing
 //! the table can read them.
+//!
+//! Secret, audit and idempotency items carry [`TTL`] (epoch seconds) so
+//! that DynamoDB TTL eventually removes what no longer matters; a secret of
+//! a key that never expires has none and stays.
 
 use std::time::Duration;
 
