@@ -32,6 +32,7 @@ use serde_json::json;
 struct Script {
     answers: Arc<Mutex<VecDeque<(u16, serde_json::Value)>>>,
     seen: Arc<Mutex<Vec<String>>>,
+    tokens: Arc<Mutex<Vec<String>>>,
 }
 
 impl Script {
@@ -62,6 +63,11 @@ impl Script {
         self.seen.lock().expect("not poisoned").clone()
     }
 
+    /// The `ClientRequestToken` of every request that had one.
+    fn tokens(&self) -> Vec<String> {
+        self.tokens.lock().expect("not poisoned").clone()
+    }
+
     fn left(&self) -> usize {
         self.answers.lock().expect("not poisoned").len()
     }
@@ -76,6 +82,14 @@ impl HttpConnector for Script {
             .unwrap_or("<no target>")
             .to_owned();
         self.seen.lock().expect("not poisoned").push(operation);
+        let token = request
+            .body()
+            .bytes()
+            .and_then(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
+            .and_then(|body| body["ClientRequestToken"].as_str().map(str::to_owned));
+        if let Some(token) = token {
+            self.tokens.lock().expect("not poisoned").push(token);
+        }
         let Some((status, body)) = self.answers.lock().expect("not poisoned").pop_front() else {
             return HttpConnectorFuture::ready(Err(ConnectorError::other(
                 "the script has no more answers".into(),
@@ -173,6 +187,31 @@ async fn a_transaction_conflict_is_tried_again() {
         Ok(())
     );
     assert_eq!(script.seen(), ["TransactWriteItems", "TransactWriteItems"]);
+}
+
+/// The SDK's retry of an attempt resends its token (DynamoDB then answers
+/// "done" if the first try was committed); a new attempt after a conflict,
+/// when nothing was written, gets a new one.
+#[tokio::test]
+async fn retries_of_one_attempt_share_its_request_token() {
+    let script = Script::new([
+        (
+            500,
+            json!({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "boom"}),
+        ),
+        cancelled(json!([conflict(), none()])),
+        ok(json!({})),
+    ]);
+    let org = organization(5);
+    let audit = event(&org.id, "org.create", org.id.as_str(), at(0));
+    assert_eq!(
+        script.store().create_organization(&org, &audit).await,
+        Ok(())
+    );
+    let tokens = script.tokens();
+    assert_eq!(tokens.len(), 3);
+    assert_eq!(tokens[0], tokens[1], "an SDK retry changed the token");
+    assert_ne!(tokens[1], tokens[2], "a new attempt reused the token");
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use keyplane_core::store::StoreError;
+use rand::distr::{Alphanumeric, SampleString};
 
 use super::codec::{Expr, Item};
 use super::errors::{build_error, sdk_error};
@@ -77,6 +78,12 @@ fn codes(reasons: &[CancellationReason]) -> String {
 /// Conflicts with concurrent transactions are retried with backoff; only
 /// when none remains are the condition failures read, since a conflicting
 /// item may hide another failure that decides the answer.
+///
+/// Each attempt carries a fresh `ClientRequestToken`, which the SDK's own
+/// retries of that attempt reuse: if DynamoDB committed the transaction but
+/// the answer was lost (a timeout), the retry is answered "done" instead of
+/// being applied again — which would fail its own conditions and turn a
+/// created key into `AlreadyExists`, or an update into `VersionConflict`.
 pub(super) async fn transact(
     client: &Client,
     items: Vec<TransactWriteItem>,
@@ -86,6 +93,7 @@ pub(super) async fn transact(
         let sent = client
             .transact_write_items()
             .set_transact_items(Some(items.clone()))
+            .client_request_token(request_token())
             .send()
             .await;
         let err = match sent {
@@ -121,6 +129,11 @@ pub(super) async fn transact(
         }
         return Err(cancelled.unexpected());
     }
+}
+
+/// A random idempotency token (DynamoDB allows up to 36 characters).
+fn request_token() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
 
 /// A condition on one item: the expression and what it names.
