@@ -159,6 +159,7 @@ pub struct Req {
     headers: Vec<(String, String)>,
     secret: Option<String>,
     signed_offset: Duration,
+    tampered: Option<Vec<u8>>,
 }
 
 impl Req {
@@ -173,6 +174,7 @@ impl Req {
             headers: Vec::new(),
             secret: None,
             signed_offset: Duration::zero(),
+            tampered: None,
         }
     }
 
@@ -210,6 +212,12 @@ impl Req {
     /// Signs with this secret instead of the principal's own.
     pub fn secret(mut self, secret: &str) -> Self {
         self.secret = Some(secret.to_owned());
+        self
+    }
+
+    /// Sends `body` instead of the body that was signed.
+    pub fn tamper(mut self, body: &Value) -> Self {
+        self.tampered = Some(serde_json::to_vec(body).unwrap());
         self
     }
 
@@ -425,6 +433,9 @@ impl TestApp {
             let secret = req.secret.as_deref().unwrap_or(&credential.secret);
             let at = SystemTime::from(self.now() + req.signed_offset);
             sign_request(&mut request, &credential.access_key_id, secret, REGION, at);
+        }
+        if let Some(body) = &req.tampered {
+            body.clone_into(request.body_mut());
         }
         let response = self
             .router
