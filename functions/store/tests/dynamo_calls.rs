@@ -8,16 +8,11 @@
 //!   (DynamoDB TTL deletes late, moto never) does not verify;
 //! - secret items carry a numeric `ttl`, and the table has TTL on `ttl`.
 //!
-//! The fault tests at the end need no emulator: they point the store at a
-//! closed port or at a listener that never answers, and show that every
-//! failure is `Unavailable` within a few seconds and that verify fails
-//! closed.
+//! What happens when DynamoDB cannot be reached is in `dynamo_faults.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -36,15 +31,12 @@ use keyplane_core::service::{
     CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, PatchKey,
     ReportUsage, RollKey, ScopeKind, Verdict, VerifyCode, VerifyKey,
 };
-use keyplane_core::store::{KeyStore, StoreError};
-use keyplane_core::{Caller, Config, ErrorKind, Keyplane};
+use keyplane_core::{Caller, Config, Keyplane};
 use keyplane_store::dynamo::schema::{self, TTL};
 use keyplane_store::dynamo::testing::{
     client_config, fresh_store, moto_endpoint, unique_table_name,
 };
-use keyplane_store::dynamo::{retry_config, timeout_config};
 use keyplane_store::DynamoStore;
-use tokio::net::TcpListener;
 
 const ADMIN: &str = "arn:aws:iam::111111111111:user/admin";
 const REPORTER: &str = "arn:aws:iam::111111111111:role/gateway";
@@ -532,109 +524,4 @@ fn numeric(item: &std::collections::HashMap<String, AttributeValue>, name: &str)
         Some(AttributeValue::N(n)) => n.parse().expect("an integer"),
         other => panic!("{name} is {other:?}"),
     }
-}
-
-// ---- faults: no emulator needed ----
-
-/// Longest a failing call may take: generous, this is "no hang", not a
-/// performance bound (the Lambda settings give up after about 5 s).
-const NO_HANG: Duration = Duration::from_secs(15);
-
-/// A store on `endpoint` with the Lambda retry and timeout settings.
-fn lambda_store(endpoint: &str) -> DynamoStore {
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("fault", "fault", None, None, "faults"))
-        .retry_config(retry_config())
-        .timeout_config(timeout_config())
-        .build();
-    DynamoStore::new(Client::from_conf(config), "keyplane-faults")
-}
-
-/// A loopback port with nothing listening on it.
-async fn closed_port() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    drop(listener);
-    format!("http://{address}")
-}
-
-/// A loopback listener that accepts connections and never answers; it
-/// lives as long as the returned task.
-async fn silent_listener() -> (String, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let task = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    (format!("http://{address}"), task)
-}
-
-async fn expect_unavailable<T: std::fmt::Debug>(
-    what: &str,
-    call: impl std::future::Future<Output = Result<T, StoreError>>,
-) -> String {
-    let started = Instant::now();
-    let outcome = call.await;
-    let took = started.elapsed();
-    assert!(took < NO_HANG, "{what} took {took:?}");
-    match outcome {
-        Err(StoreError::Unavailable(reason)) => {
-            eprintln!("{what}: Unavailable after {took:?}: {reason}");
-            reason
-        }
-        other => panic!("{what}: expected Unavailable, got {other:?}"),
-    }
-}
-
-#[tokio::test]
-async fn a_closed_port_is_unavailable_at_once() {
-    let store = lambda_store(&closed_port().await);
-    let hash = ApiKey::mint(KeyEnv::Test).hash();
-    let reason = expect_unavailable("get_secret", store.get_secret(&hash)).await;
-    assert!(reason.contains("GetItem"), "{reason}");
-    expect_unavailable(
-        "get_organization",
-        store.get_organization(&OrgId::generate()),
-    )
-    .await;
-    expect_unavailable(
-        "spend_credits",
-        store.spend_credits(&keyplane_core::id::KeyId::generate(), 1, start()),
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn a_listener_that_never_answers_times_out_as_unavailable() {
-    let (endpoint, listener) = silent_listener().await;
-    let store = lambda_store(&endpoint);
-    let hash = ApiKey::mint(KeyEnv::Test).hash();
-    let reason = expect_unavailable("get_secret", store.get_secret(&hash)).await;
-    assert!(reason.contains("timed out"), "{reason}");
-    listener.abort();
-}
-
-#[tokio::test]
-async fn verify_fails_closed_when_dynamodb_is_unreachable() {
-    let (silent, listener) = silent_listener().await;
-    for endpoint in [closed_port().await, silent] {
-        let world = World::over(Arc::new(lambda_store(&endpoint)), Calls::default());
-        let started = Instant::now();
-        let outcome = world
-            .keyplane
-            .verify(verify_request(&ApiKey::mint(KeyEnv::Test), None))
-            .await;
-        assert!(started.elapsed() < NO_HANG);
-        match outcome {
-            Err(err) => assert_eq!(err.kind, ErrorKind::Unavailable, "{err:?}"),
-            Ok(verdict) => panic!("verify answered {verdict:?} with the store down"),
-        }
-    }
-    listener.abort();
 }
