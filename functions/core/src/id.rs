@@ -15,7 +15,9 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $code:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(transparent)]
+        // Checked when read from a body or query too, so an unchecked string
+        // (say, a pasted key) never reaches a "not found" message.
+        #[serde(try_from = "String", into = "String")]
         #[schema(value_type = String, example = $prefix)]
         pub struct $name(String);
 
@@ -37,7 +39,8 @@ macro_rules! id_type {
                 {
                     return Err(Error::invalid(
                         $code,
-                        format!("'{}' is not a valid id: expected '{}' followed by letters and digits", crate::validate::printable(raw), $prefix),
+                        // Never quotes `raw`: it could be a pasted key.
+                        format!("not a valid id: expected '{}' followed by letters and digits", $prefix),
                     ));
                 }
                 Ok(Self(raw.to_owned()))
@@ -46,6 +49,19 @@ macro_rules! id_type {
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
             }
         }
 

@@ -4,7 +4,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::validate::printable;
 use crate::Error;
 
 /// An IAM principal ARN, normalised so that every session of an assumed role
@@ -16,6 +15,11 @@ use crate::Error;
 #[schema(value_type = String, example = "arn:aws:iam::123456789012:role/platform-ci")]
 pub struct Principal(String);
 
+/// Longest accepted ARN. Real IAM ARNs stay well under this (names of 64
+/// and paths of 512 characters), and it keeps storage keys under
+/// DynamoDB's 1 KB sort-key limit.
+pub const MAX_ARN_LEN: usize = 900;
+
 const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 
 impl Principal {
@@ -25,13 +29,11 @@ impl Principal {
         let invalid = || {
             Error::invalid(
                 "INVALID_PRINCIPAL",
-                format!(
-                    "'{}' is not an IAM principal ARN (arn:aws:iam::<account>:user/…, role/… or root)",
-                    printable(raw)
-                ),
+                // Never quotes `raw`: it could be a pasted key.
+                "not an IAM principal ARN (arn:aws:iam::<account>:user/…, role/… or root)",
             )
         };
-        if raw.len() > 2048 || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if raw.len() > MAX_ARN_LEN || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(invalid());
         }
         let parts: Vec<&str> = raw.splitn(6, ':').collect();
