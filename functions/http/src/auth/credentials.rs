@@ -484,7 +484,14 @@ impl Parser<'_> {
                 (FIELD_SECRET, set_once(&mut section.secret, secret))
             }
             FIELD_PRINCIPAL => {
-                let principal = Principal::parse(value).map_err(|e| format!("is invalid: {e}"));
+                // The core's message does not quote the input (it could be a
+                // pasted key); in the operator's own file, naming it helps.
+                let principal = Principal::parse(value).map_err(|e| {
+                    format!(
+                        "is invalid: '{}' is {e}",
+                        keyplane_core::validate::printable(value)
+                    )
+                });
                 (FIELD_PRINCIPAL, set_once(&mut section.principal, principal))
             }
             // Other AWS settings (aws_session_token, region, …) are not ours.
