@@ -72,27 +72,20 @@ const EDITOR: Expect = Expect::Denied(403, "EDITOR_REQUIRED");
 
 /// Columns: admin, org owner, ws editor, ws viewer, editor of another
 /// workspace only, non-member.
+#[rustfmt::skip]
 const MATRIX: [(Action, [Expect; 6]); 11] = [
-    (
-        Action::CreateWorkspaceKey,
-        [CREATED, CREATED, CREATED, EDITOR, EDITOR, NO_ORG],
-    ),
-    (
-        Action::CreateOrganizationKey,
-        [CREATED, CREATED, OWNER, OWNER, OWNER, NO_ORG],
-    ),
-    (Action::ListKeys, [OK, OK, OK, OK, OK, NO_ORG]),
-    (Action::GetKey, [OK, OK, OK, OK, NO_KEY, NO_KEY]),
-    (Action::PatchKey, [OK, OK, OK, EDITOR, NO_KEY, NO_KEY]),
-    (Action::RollKey, [OK, OK, OK, EDITOR, NO_KEY, NO_KEY]),
-    (Action::RevokeKey, [OK, OK, OK, EDITOR, NO_KEY, NO_KEY]),
-    (Action::ReadAudit, [OK, OK, OWNER, OWNER, OWNER, NO_ORG]),
-    (Action::PutMember, [OK, OK, OWNER, OWNER, OWNER, NO_ORG]),
-    (
-        Action::CreateWorkspace,
-        [CREATED, CREATED, OWNER, OWNER, OWNER, NO_ORG],
-    ),
-    (Action::GetOrganization, [OK, OK, OK, OK, OK, NO_ORG]),
+    //                              admin    owner    editor   viewer  other   outsider
+    (Action::CreateWorkspaceKey,    [CREATED, CREATED, CREATED, EDITOR, EDITOR, NO_ORG]),
+    (Action::CreateOrganizationKey, [CREATED, CREATED, OWNER,   OWNER,  OWNER,  NO_ORG]),
+    (Action::ListKeys,              [OK,      OK,      OK,      OK,     OK,     NO_ORG]),
+    (Action::GetKey,                [OK,      OK,      OK,      OK,     NO_KEY, NO_KEY]),
+    (Action::PatchKey,              [OK,      OK,      OK,      EDITOR, NO_KEY, NO_KEY]),
+    (Action::RollKey,               [OK,      OK,      OK,      EDITOR, NO_KEY, NO_KEY]),
+    (Action::RevokeKey,             [OK,      OK,      OK,      EDITOR, NO_KEY, NO_KEY]),
+    (Action::ReadAudit,             [OK,      OK,      OWNER,   OWNER,  OWNER,  NO_ORG]),
+    (Action::PutMember,             [OK,      OK,      OWNER,   OWNER,  OWNER,  NO_ORG]),
+    (Action::CreateWorkspace,       [CREATED, CREATED, OWNER,   OWNER,  OWNER,  NO_ORG]),
+    (Action::GetOrganization,       [OK,      OK,      OK,      OK,     OK,     NO_ORG]),
 ];
 
 /// An org with workspaces `ws` and `other_ws`, one member per role, and a

@@ -107,9 +107,9 @@ async fn patch_then_roll(app: &TestApp, key_id: &str, key: &str) -> String {
     assert_eq!(patched.json["version"], json!(2));
     // A stale version is refused.
     let stale = json!({"if_version": 1, "name": "again"});
-    as_alice(app, "PATCH", &path, Some(stale), "lc-stale")
-        .await
-        .expect_problem(409, "VERSION_CONFLICT");
+    let conflict = as_alice(app, "PATCH", &path, Some(stale), "lc-stale").await;
+    conflict.expect_problem(409, "VERSION_CONFLICT");
+    assert_eq!(conflict.json["request_id"], json!("lc-stale"));
     let allowed = json!({"key": key, "permissions": ["models:gpt-4o"]});
     assert_eq!(app.verify_with(allowed).await["code"], json!("VALID"));
     let denied = json!({"key": key, "permissions": ["models:claude"]});
