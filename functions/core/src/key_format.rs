@@ -183,6 +183,30 @@ impl Serialize for ApiKey {
     }
 }
 
+/// Replaces everything after a `kp_live_` / `kp_test_` prefix, up to the
+/// next character that cannot be part of a key, with `[redacted]`. For free
+/// text that gets stored, where someone may have pasted a key.
+pub fn redact_keys(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = [KeyEnv::Live, KeyEnv::Test]
+        .iter()
+        .filter_map(|env| rest.find(env.prefix()).map(|i| (i, env.prefix().len())))
+        .min()
+    {
+        let (start, prefix_len) = at;
+        out.push_str(&rest[..start + prefix_len]);
+        let tail = &rest[start + prefix_len..];
+        let secret_len = tail.bytes().take_while(u8::is_ascii_alphanumeric).count();
+        if secret_len > 0 {
+            out.push_str("[redacted]");
+        }
+        rest = &tail[secret_len..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn encode_checksum(mut value: u32) -> String {
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {

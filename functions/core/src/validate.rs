@@ -35,7 +35,20 @@ pub fn name(field: &str, raw: &str) -> Result<String, Error> {
             format!("{field} must not contain control characters"),
         ));
     }
+    refuse_keys(field, trimmed)?;
     Ok(trimmed.to_owned())
+}
+
+/// Free text that is stored must not hold one of our keys: storage never
+/// sees plaintext, even when a user pastes one by mistake.
+fn refuse_keys(field: &str, text: &str) -> Result<(), Error> {
+    if crate::key_format::redact_keys(text) != text {
+        return Err(Error::invalid(
+            "LOOKS_LIKE_A_KEY",
+            format!("{field} must not contain an API key"),
+        ));
+    }
+    Ok(())
 }
 
 /// Metadata: a bounded string map without control characters in keys.
@@ -56,6 +69,8 @@ pub fn metadata(map: &BTreeMap<String, String>) -> Result<(), Error> {
                 format!("metadata keys must be 1 to {MAX_METADATA_KEY_CHARS} characters without control characters"),
             ));
         }
+        refuse_keys("metadata", key)?;
+        refuse_keys("metadata", value)?;
         if value.chars().count() > MAX_METADATA_VALUE_CHARS {
             return Err(Error::invalid(
                 "METADATA_VALUE_TOO_LONG",
@@ -70,31 +85,26 @@ pub fn metadata(map: &BTreeMap<String, String>) -> Result<(), Error> {
 }
 
 /// A short, printable rendering of client input for error messages: control
-/// characters are escaped and long input is cut, so an error can never carry
-/// a whole pasted secret or break a log line.
+/// characters are escaped and input is cut after a few characters, so an
+/// error can never carry a pasted secret or break a log line.
 pub fn printable(raw: &str) -> String {
-    const LIMIT: usize = 48;
-    let mut out: String = raw
-        .chars()
-        .take(LIMIT)
-        .flat_map(char::escape_default)
-        .collect();
-    if raw.chars().count() > LIMIT {
-        out.push('…');
-    }
-    out
+    truncated(raw, 12)
 }
 
-/// Like [`printable`] with a longer limit, for stored free text such as a
-/// User-Agent.
+/// Stored free text such as a User-Agent or a leak report's source: escaped,
+/// bounded, and with anything shaped like one of our keys redacted, because
+/// people paste keys everywhere.
 pub fn printable_long(raw: &str) -> String {
-    const LIMIT: usize = 256;
+    truncated(&crate::key_format::redact_keys(raw), 256)
+}
+
+fn truncated(raw: &str, limit: usize) -> String {
     let mut out: String = raw
         .chars()
-        .take(LIMIT)
+        .take(limit)
         .flat_map(char::escape_default)
         .collect();
-    if raw.chars().count() > LIMIT {
+    if raw.chars().count() > limit {
         out.push('…');
     }
     out
@@ -117,11 +127,23 @@ mod tests {
             Err("NAME_HAS_CONTROL_CHARACTERS")
         );
         assert!(name("name", &"é".repeat(128)).is_ok());
+        let key = crate::key_format::ApiKey::mint(crate::key_format::KeyEnv::Test);
+        assert_eq!(
+            name("name", &format!("ci {}", key.expose())).map_err(|e| e.code),
+            Err("LOOKS_LIKE_A_KEY")
+        );
+        let meta = BTreeMap::from([("note".to_owned(), key.expose().to_owned())]);
+        assert_eq!(metadata(&meta).map_err(|e| e.code), Err("LOOKS_LIKE_A_KEY"));
     }
 
     #[test]
     fn printable_escapes_and_truncates() {
         assert_eq!(printable("a\nb"), "a\\nb");
         assert!(printable(&"k".repeat(100)).ends_with('…'));
+        let key = crate::key_format::ApiKey::mint(crate::key_format::KeyEnv::Live);
+        assert!(!printable(key.expose()).contains(&key.expose()[8..20]));
+        let stored = printable_long(&format!("found {} on a paste site", key.expose()));
+        assert!(!stored.contains(&key.expose()[8..]), "{stored}");
+        assert!(stored.contains("kp_live_[redacted]"));
     }
 }
