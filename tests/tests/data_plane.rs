@@ -11,6 +11,7 @@ use keyplane_tests::{caller, workspace_key, World, ADMIN, REPORTER};
 #[tokio::test]
 async fn malformed_keys_are_rejected_with_their_reason_before_any_lookup() {
     let world = World::new();
+    let wrong_checksum = format!("kp_live_{}", "A".repeat(38));
     let cases = [
         ("sk_live_abc", "WRONG_PREFIX"),
         ("kp_live_short", "WRONG_LENGTH"),
@@ -18,10 +19,7 @@ async fn malformed_keys_are_rejected_with_their_reason_before_any_lookup() {
             "kp_live_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
             "BAD_ALPHABET",
         ),
-        (
-            "kp_live_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            "BAD_CHECKSUM",
-        ),
+        (wrong_checksum.as_str(), "BAD_CHECKSUM"),
     ];
     for (text, reason) in cases {
         let verdict = world.verify(&ApiKey::from_plaintext(text)).await;
