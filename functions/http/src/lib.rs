@@ -22,7 +22,7 @@ pub use openapi::ApiDoc;
 
 use auth::Identify;
 use request_id::RequestId;
-use routes::{data_plane, keys, meta, organizations, usage};
+use routes::{audit, data_plane, keys, meta, organizations, usage};
 
 /// What every handler needs.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ pub fn app(state: AppState) -> Router {
             "/v1/organizations/{org}/members/{principal}",
             put(organizations::put_member).delete(organizations::delete_member),
         )
-        .route("/v1/organizations/{org}/audit", get(usage::audit))
+        .route("/v1/organizations/{org}/audit", get(audit::list))
         .route("/v1/keys", post(keys::create).get(keys::list))
         .route(
             "/v1/keys/{key_id}",

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{data_plane, keys, meta, organizations, usage};
+use crate::routes::{audit, data_plane, keys, meta, organizations, usage};
 
 /// The Keyplane API.
 #[derive(Debug, OpenApi)]
@@ -15,9 +15,9 @@ use crate::routes::{data_plane, keys, meta, organizations, usage};
         organizations::create_workspace, organizations::list_workspaces,
         organizations::list_members, organizations::put_member, organizations::delete_member,
         keys::create, keys::list, keys::get, keys::patch, keys::revoke, keys::activate, keys::roll,
-        usage::report, usage::key_usage, usage::audit,
+        usage::report, usage::key_usage, audit::list,
         data_plane::verify, data_plane::whoami, data_plane::report_leak,
-        meta::healthz,
+        meta::healthz, meta::openapi,
     ),
     components(schemas(crate::error::Problem)),
     modifiers(&Security),

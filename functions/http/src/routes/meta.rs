@@ -21,6 +21,8 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// The OpenAPI document, generated from the handlers and types.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "this document (OpenAPI 3.1)", content_type = "application/json")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::ApiDoc::openapi())
 }

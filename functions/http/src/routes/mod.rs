@@ -1,6 +1,7 @@
 //! Route handlers, one module per family. Handlers parse, call one use
 //! case, and map the result.
 
+pub mod audit;
 pub mod data_plane;
 pub mod keys;
 pub mod meta;

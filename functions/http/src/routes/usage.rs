@@ -1,10 +1,10 @@
-//! Usage reports and queries, and the audit log.
+//! Usage reports and per-key usage queries.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use keyplane_core::id::{KeyId, OrgId};
-use keyplane_core::service::{AuditPage, AuditQuery, KeyUsage, ReportUsage, UsageRange};
+use keyplane_core::id::KeyId;
+use keyplane_core::service::{KeyUsage, ReportUsage, UsageRange};
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{parse_query, Signed};
@@ -35,24 +35,6 @@ pub async fn key_usage(
         state
             .keyplane
             .key_usage(&req.caller, &KeyId::parse(&id)?, range)
-            .await?,
-    ))
-}
-
-/// Audit events of an organization, newest first (owners).
-#[utoipa::path(get, path = "/v1/organizations/{org}/audit", tag = "audit", params(("org" = String, Path), AuditQuery),
-    responses((status = 200, body = AuditPage), (status = "4XX", body = Problem)))]
-pub async fn audit(
-    State(state): State<AppState>,
-    Path(org): Path<String>,
-    RawQuery(query): RawQuery,
-    req: Signed,
-) -> Result<Json<AuditPage>, ApiError> {
-    let query: AuditQuery = parse_query(query.as_deref())?;
-    Ok(Json(
-        state
-            .keyplane
-            .audit_log(&req.caller, &OrgId::parse(&org)?, query)
             .await?,
     ))
 }
