@@ -2,6 +2,12 @@
 //!
 //! Every error carries a stable `code`. Messages are built from ids, field
 //! names and limits only; request bodies and keys are never echoed.
+//!
+//! Status by [`ErrorKind`]: every `Invalid` is 400 (one status for all bad
+//! input, syntactic or semantic, so clients branch on `code` alone);
+//! `Unauthenticated` 401 with a `WWW-Authenticate` challenge; `Forbidden`
+//! 403; `NotFound` 404; `Conflict` and `QuotaExceeded` 409 (retrying the
+//! same request cannot succeed, so not 429); `Unavailable` 503.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -5,6 +5,7 @@
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use http_body_util::LengthLimitError;
 use keyplane_core::Caller;
 use serde::de::DeserializeOwned;
 
@@ -15,14 +16,23 @@ use crate::AppState;
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes.
+/// Reads the whole body, refusing more than [`BODY_LIMIT`] bytes. A body
+/// that breaks off (client gone, stream error) is a 400, not a 413.
 pub async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    to_bytes(body, BODY_LIMIT).await.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "BODY_TOO_LARGE",
-            format!("request bodies are limited to {BODY_LIMIT} bytes"),
-        )
+    to_bytes(body, BODY_LIMIT).await.map_err(|err| {
+        let too_large = err
+            .into_inner()
+            .downcast_ref::<LengthLimitError>()
+            .is_some();
+        if too_large {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "BODY_TOO_LARGE",
+                format!("request bodies are limited to {BODY_LIMIT} bytes"),
+            )
+        } else {
+            ApiError::bad_request("BODY_UNREADABLE", "the request body could not be read")
+        }
     })
 }
 
@@ -220,7 +230,27 @@ fn describe(message: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use axum::body::{Body, Bytes};
+
+    use super::{describe, read_body, BODY_LIMIT};
+
+    #[tokio::test]
+    async fn a_broken_body_is_unreadable_not_too_large() {
+        let chunks: [Result<Bytes, std::io::Error>; 2] = [
+            Ok(Bytes::from_static(b"{")),
+            Err(std::io::Error::other("connection reset")),
+        ];
+        let err = read_body(Body::from_stream(futures::stream::iter(chunks)))
+            .await
+            .err();
+        assert_eq!(err.map(|e| e.code()), Some("BODY_UNREADABLE"));
+
+        let big = Body::from(vec![b' '; BODY_LIMIT + 1]);
+        assert_eq!(
+            read_body(big).await.err().map(|e| e.code()),
+            Some("BODY_TOO_LARGE")
+        );
+    }
 
     #[test]
     fn messages_never_repeat_values() {

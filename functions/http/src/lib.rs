@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::MatchedPath;
 use axum::routing::{get, post, put};
 use axum::Router;
 use keyplane_core::clock::Clock;
@@ -73,11 +74,24 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/openapi.json", get(meta::openapi));
 
-    // Spans carry method, path and request id only: never headers (which
-    // hold signatures and bearer keys) and never bodies (which hold keys).
+    // Spans carry the method, the route template and the request id only:
+    // never headers (signatures, bearer keys), bodies (keys), or the raw
+    // path, where a confused client may have pasted a key as an id.
     let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-        let request_id = req.extensions().get::<RequestId>().map_or("", |id| id.0.as_str()).to_owned();
-        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), %request_id)
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", MatchedPath::as_str);
+        let request_id = req
+            .extensions()
+            .get::<RequestId>()
+            .map_or("", |id| id.0.as_str());
+        tracing::info_span!(
+            "request",
+            method = method_name(req.method()),
+            route,
+            request_id
+        )
     });
 
     management
@@ -88,4 +102,19 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
         .layer(trace)
         .layer(axum::middleware::from_fn(request_id::assign))
+}
+
+/// The method for logs; an extension method is client text and is not
+/// repeated.
+fn method_name(method: &axum::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
 }

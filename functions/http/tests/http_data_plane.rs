@@ -228,6 +228,9 @@ async fn whoami_names_the_holder() {
     assert_eq!(answer.str("key_id"), service_id);
     assert_eq!(answer.str("actor"), "ci");
     assert!(!answer.body_text.contains(&service));
+    // The scheme is case-insensitive.
+    let shouted = whoami(&w.app, Some(&format!("BEARER {service}"))).await;
+    assert_eq!(shouted.expect(200).str("key_id"), service_id);
 
     let alice = w
         .app
@@ -257,7 +260,7 @@ async fn whoami_refuses_unusable_keys_with_a_bearer_challenge() {
         assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
         assert!(!answer.body_text.contains(&key));
     }
-    for authorization in [None, Some("Basic dXNlcjpwYXNz")] {
+    for authorization in [None, Some("Basic dXNlcjpwYXNz"), Some("Bearer")] {
         let answer = whoami(&w.app, authorization).await;
         answer.expect_problem(401, "BEARER_REQUIRED");
         assert_eq!(answer.header("www-authenticate"), Some("Bearer"));

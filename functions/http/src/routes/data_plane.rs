@@ -1,8 +1,8 @@
 //! The data plane: the key is the credential. No SigV4 here, and no route
 //! here can change a key except a leak report, which can only disable one.
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{ReportLeak, Verdict, VerifyKey};
@@ -30,17 +30,15 @@ pub async fn verify(
     responses((status = 200, body = Verdict), (status = 401, body = Problem)))]
 pub async fn whoami(
     State(state): State<AppState>,
-    req: Request,
+    headers: HeaderMap,
 ) -> Result<Json<Verdict>, ApiError> {
-    let bearer = req
-        .headers()
+    // The scheme is case-insensitive (RFC 9110); the key is everything after.
+    let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|key| ApiKey::from_plaintext(key.trim()));
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| ApiKey::from_plaintext(key.trim()));
     let Some(key) = bearer else {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
