@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::key::KeyStatus;
 use crate::key_format::ApiKey;
-use crate::Error;
+use crate::{Error, ErrorKind};
 
 use super::lifecycle::LEAK_REPORTED;
 use super::Keyplane;
@@ -47,10 +47,21 @@ impl Keyplane {
             "key.leak_reported",
             key.id.as_str(),
         );
-        if matches!(key.status, KeyStatus::Active | KeyStatus::Pending) {
+        let outcome = if matches!(key.status, KeyStatus::Active | KeyStatus::Pending) {
             self.disable_for(&key, LEAK_REPORTED, event).await
         } else {
-            Ok(self.store.append_audit(&event).await?)
+            self.store.append_audit(&event).await.map_err(Error::from)
+        };
+        match outcome {
+            // Only an outage may differ from the usual answer; anything else
+            // (say, losing a race with a concurrent change five times) would
+            // tell the reporter that the key exists.
+            Err(err) if err.kind == ErrorKind::Unavailable => Err(err),
+            Err(err) => {
+                tracing::warn!(key_id = %key.id, code = err.code, "leak report could not disable the key");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 }

@@ -29,7 +29,9 @@ pub struct VerifyKey {
     /// The workspace being accessed; the key must reach it.
     pub workspace_id: Option<WorkspaceId>,
     /// Credits to spend; a metered key answers `USAGE_EXCEEDED` when it has
-    /// fewer left.
+    /// fewer left. Without a cost, verify stays one read and does not look
+    /// at the balance, so gateways in front of metered keys send a cost on
+    /// every call.
     pub cost: Option<u64>,
 }
 
