@@ -274,3 +274,33 @@ async fn bad_verify_constraints_are_errors_not_answers() {
         .unwrap_err();
     assert_eq!(err.code, "INVALID_COST");
 }
+
+#[tokio::test]
+async fn a_key_pasted_into_any_stored_field_is_refused() {
+    let world = World::new();
+    let (org, ws) = world.org().await;
+    let key = world.create(ADMIN, workspace_key(&org, &ws)).await.unwrap();
+    let pasted = key.key.expose().to_owned();
+
+    let report = ReportUsage {
+        key_id: key.view.id.clone(),
+        model: pasted.clone(),
+        input_tokens: 1,
+        output_tokens: 1,
+        requests: None,
+    };
+    let err = world
+        .keyplane
+        .report_usage(&caller(REPORTER), report)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "LOOKS_LIKE_A_KEY");
+
+    let err = world
+        .keyplane
+        .create_key(&caller(ADMIN), workspace_key(&org, &ws), Some(&pasted))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, "LOOKS_LIKE_A_KEY");
+    assert!(!err.message.contains(&pasted[8..]));
+}

@@ -21,7 +21,7 @@ pub fn validate(pattern: &str) -> Result<(), Error> {
         && !body.contains("::")
         && !body.starts_with(':');
     if well_formed {
-        Ok(())
+        crate::validate::no_keys("permissions", pattern)
     } else {
         Err(Error::invalid(
             "INVALID_PERMISSION",

@@ -65,6 +65,7 @@ impl Principal {
             }
             _ => return Err(invalid()),
         };
+        crate::validate::no_keys("the principal ARN", &normalised_resource)?;
         Ok(Self(format!(
             "arn:{partition}:iam::{account}:{normalised_resource}"
         )))

@@ -35,13 +35,15 @@ pub fn name(field: &str, raw: &str) -> Result<String, Error> {
             format!("{field} must not contain control characters"),
         ));
     }
-    refuse_keys(field, trimmed)?;
+    no_keys(field, trimmed)?;
     Ok(trimmed.to_owned())
 }
 
-/// Free text that is stored must not hold one of our keys: storage never
-/// sees plaintext, even when a user pastes one by mistake.
-fn refuse_keys(field: &str, text: &str) -> Result<(), Error> {
+/// Client text that is stored (names, metadata, permissions, model names,
+/// principals, idempotency tokens) must not hold one of our keys: storage
+/// never sees plaintext, even when a user pastes one by mistake. Every such
+/// field passes through here.
+pub fn no_keys(field: &str, text: &str) -> Result<(), Error> {
     if crate::key_format::redact_keys(text) != text {
         return Err(Error::invalid(
             "LOOKS_LIKE_A_KEY",
@@ -69,8 +71,8 @@ pub fn metadata(map: &BTreeMap<String, String>) -> Result<(), Error> {
                 format!("metadata keys must be 1 to {MAX_METADATA_KEY_CHARS} characters without control characters"),
             ));
         }
-        refuse_keys("metadata", key)?;
-        refuse_keys("metadata", value)?;
+        no_keys("metadata", key)?;
+        no_keys("metadata", value)?;
         if value.chars().count() > MAX_METADATA_VALUE_CHARS {
             return Err(Error::invalid(
                 "METADATA_VALUE_TOO_LONG",
@@ -134,6 +136,15 @@ mod tests {
         );
         let meta = BTreeMap::from([("note".to_owned(), key.expose().to_owned())]);
         assert_eq!(metadata(&meta).map_err(|e| e.code), Err("LOOKS_LIKE_A_KEY"));
+        assert_eq!(
+            crate::permission::validate(key.expose()).map_err(|e| e.code),
+            Err("LOOKS_LIKE_A_KEY")
+        );
+        let arn = format!("arn:aws:iam::123456789012:user/{}", key.expose());
+        assert_eq!(
+            crate::principal::Principal::parse(&arn).map_err(|e| e.code),
+            Err("LOOKS_LIKE_A_KEY")
+        );
     }
 
     #[test]

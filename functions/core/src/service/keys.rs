@@ -218,7 +218,7 @@ fn validate_idempotency_key(token: &str) -> Result<(), Error> {
             ),
         ));
     }
-    Ok(())
+    validate::no_keys("Idempotency-Key", token)
 }
 
 impl CreateKey {

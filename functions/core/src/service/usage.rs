@@ -78,6 +78,7 @@ impl Keyplane {
                 format!("model must be 1 to {MAX_MODEL_LEN} characters without control characters"),
             ));
         }
+        crate::validate::no_keys("model", model)?;
         let requests = req.requests.unwrap_or(1);
         if [req.input_tokens, req.output_tokens, requests]
             .iter()
