@@ -359,23 +359,37 @@ impl SecretsClient {
         if let Some(from) = from_version {
             validate::token(from)?;
         }
+        self.update_stage(secret_id, &stage, Some(to_version), from_version)
+            .await?;
+        tracing::debug!(secret_id, %stage, to_version, ?from_version, "moved staging label");
+        Ok(())
+    }
+
+    /// One `UpdateSecretVersionStage`: puts `stage` on `to` and/or takes it
+    /// off `from`.
+    async fn update_stage(
+        &self,
+        secret_id: &str,
+        stage: &Stage,
+        to: Option<&str>,
+        from: Option<&str>,
+    ) -> Result<(), SecretsError> {
         self.sdk
             .update_secret_version_stage()
             .secret_id(secret_id)
             .version_stage(stage.as_str())
-            .move_to_version_id(to_version)
-            .set_remove_from_version_id(from_version.map(str::to_owned))
+            .set_move_to_version_id(to.map(str::to_owned))
+            .set_remove_from_version_id(from.map(str::to_owned))
             .send()
             .await
+            .map(|_| ())
             .map_err(|err| {
                 Call {
                     operation: "UpdateSecretVersionStage",
                     secret_id,
                 }
                 .fail(err)
-            })?;
-        tracing::debug!(secret_id, %stage, to_version, ?from_version, "moved staging label");
-        Ok(())
+            })
     }
 
     /// The secret's metadata and labelled versions, or `None` if it does not
@@ -470,20 +484,8 @@ impl SecretsClient {
             )));
         }
         for stage in &stages {
-            self.sdk
-                .update_secret_version_stage()
-                .secret_id(secret_id)
-                .version_stage(stage.as_str())
-                .remove_from_version_id(version_id)
-                .send()
-                .await
-                .map_err(|err| {
-                    Call {
-                        operation: "UpdateSecretVersionStage",
-                        secret_id,
-                    }
-                    .fail(err)
-                })?;
+            self.update_stage(secret_id, stage, None, Some(version_id))
+                .await?;
         }
         tracing::debug!(secret_id, version_id, ?stages, "removed staging labels");
         Ok(stages)

@@ -90,12 +90,8 @@ pub async fn get(
     Path(id): Path<String>,
     req: Signed,
 ) -> Result<Json<KeyView>, ApiError> {
-    Ok(Json(
-        state
-            .keyplane
-            .get_key(&req.caller, &KeyId::parse(&id)?)
-            .await?,
-    ))
+    let id = KeyId::parse(&id)?;
+    Ok(Json(state.keyplane.get_key(&req.caller, &id).await?))
 }
 
 /// Edit a key: name, role, permissions, expiry, metadata, enabled.
@@ -107,11 +103,9 @@ pub async fn patch(
     req: Signed,
 ) -> Result<Json<KeyView>, ApiError> {
     let id = KeyId::parse(&id)?;
+    let patch = req.json()?;
     Ok(Json(
-        state
-            .keyplane
-            .patch_key(&req.caller, &id, req.json()?)
-            .await?,
+        state.keyplane.patch_key(&req.caller, &id, patch).await?,
     ))
 }
 
@@ -123,12 +117,8 @@ pub async fn revoke(
     Path(id): Path<String>,
     req: Signed,
 ) -> Result<Json<KeyView>, ApiError> {
-    Ok(Json(
-        state
-            .keyplane
-            .revoke_key(&req.caller, &KeyId::parse(&id)?)
-            .await?,
-    ))
+    let id = KeyId::parse(&id)?;
+    Ok(Json(state.keyplane.revoke_key(&req.caller, &id).await?))
 }
 
 /// Activate a pending key (second phase of a two-phase create).
@@ -139,12 +129,8 @@ pub async fn activate(
     Path(id): Path<String>,
     req: Signed,
 ) -> Result<Json<KeyView>, ApiError> {
-    Ok(Json(
-        state
-            .keyplane
-            .activate_key(&req.caller, &KeyId::parse(&id)?)
-            .await?,
-    ))
+    let id = KeyId::parse(&id)?;
+    Ok(Json(state.keyplane.activate_key(&req.caller, &id).await?))
 }
 
 /// Roll a key: a new secret under the same id; the old one works for
