@@ -13,7 +13,7 @@ use keyplane_core::key_format::KeyEnv;
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{
     CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, PutMember,
-    ScopeKind, Verdict, VerifyKey,
+    RollOutcome, RolledKey, ScopeKind, Verdict, VerifyKey,
 };
 use keyplane_core::tenancy::{OrgRole, WorkspaceRole};
 use keyplane_core::{Caller, Config, Error, Keyplane};
@@ -35,6 +35,23 @@ pub fn caller(arn: &str) -> Caller {
         principal: principal(arn),
         source: Some("keyplane-tests/1.0".to_owned()),
         request_id: Some("req-test".to_owned()),
+    }
+}
+
+/// Unwraps a roll that must have minted a new secret (not a replay).
+pub trait Rolled {
+    /// The rolled key, or the use case's error.
+    fn rolled(self) -> Result<RolledKey, Error>;
+}
+
+impl Rolled for Result<RollOutcome, Error> {
+    fn rolled(self) -> Result<RolledKey, Error> {
+        match self? {
+            RollOutcome::Rolled(rolled) => Ok(rolled),
+            RollOutcome::Replayed(view) => {
+                panic!("expected a new secret, got a replay of {}", view.id)
+            }
+        }
     }
 }
 

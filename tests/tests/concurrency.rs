@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 use futures::future::join_all;
-use keyplane_core::service::{CreateKey, CreateOutcome, ListKeys, VerifyCode};
+use keyplane_core::service::{CreateKey, CreateOutcome, IdempotencyToken, ListKeys, VerifyCode};
 use keyplane_tests::{caller, workspace_key, World, ADMIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -133,7 +133,11 @@ async fn retries_with_one_idempotency_key_mint_one_key() {
         tokio::spawn(async move {
             world
                 .keyplane
-                .create_key(&admin, req, Some("retry-1"))
+                .create_key(
+                    &admin,
+                    req,
+                    Some(&IdempotencyToken::Client("retry-1".to_owned())),
+                )
                 .await
         })
     });
@@ -169,7 +173,11 @@ async fn retries_with_one_idempotency_key_mint_one_key() {
     };
     let err = world
         .keyplane
-        .create_key(&admin, different, Some("retry-1"))
+        .create_key(
+            &admin,
+            different,
+            Some(&IdempotencyToken::Client("retry-1".to_owned())),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code, "IDEMPOTENCY_KEY_MISMATCH");
@@ -178,7 +186,11 @@ async fn retries_with_one_idempotency_key_mint_one_key() {
     world.clock.advance(chrono::Duration::hours(24));
     let later = world
         .keyplane
-        .create_key(&admin, workspace_key(&org, &ws), Some("retry-1"))
+        .create_key(
+            &admin,
+            workspace_key(&org, &ws),
+            Some(&IdempotencyToken::Client("retry-1".to_owned())),
+        )
         .await
         .unwrap();
     assert!(matches!(later, CreateOutcome::Created(_)));

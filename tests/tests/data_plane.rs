@@ -4,8 +4,10 @@
 
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::service::{
-    AuditQuery, PatchKey, ReportLeak, ReportUsage, RollKey, UsageRange, VerifyCode, VerifyKey,
+    AuditQuery, IdempotencyToken, PatchKey, ReportLeak, ReportUsage, RollKey, UsageRange,
+    VerifyCode, VerifyKey,
 };
+use keyplane_tests::Rolled;
 use keyplane_tests::{caller, workspace_key, World, ADMIN, REPORTER};
 
 #[tokio::test]
@@ -105,8 +107,10 @@ async fn leak_reports_disable_real_keys_and_answer_the_same_for_anything() {
             RollKey {
                 grace_seconds: 3600,
             },
+            None,
         )
         .await
+        .rolled()
         .unwrap();
     world
         .keyplane
@@ -224,8 +228,9 @@ async fn every_management_action_is_audited_with_actor_source_and_request_id() {
     tick();
     world
         .keyplane
-        .roll_key(&admin, &key.view.id, RollKey::default())
+        .roll_key(&admin, &key.view.id, RollKey::default(), None)
         .await
+        .rolled()
         .unwrap();
     tick();
     world
@@ -298,7 +303,11 @@ async fn a_key_pasted_into_any_stored_field_is_refused() {
 
     let err = world
         .keyplane
-        .create_key(&caller(ADMIN), workspace_key(&org, &ws), Some(&pasted))
+        .create_key(
+            &caller(ADMIN),
+            workspace_key(&org, &ws),
+            Some(&IdempotencyToken::Client(pasted.clone())),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code, "LOOKS_LIKE_A_KEY");

@@ -5,6 +5,7 @@
 use chrono::Duration;
 use keyplane_core::key::{DisplayStatus, KeyRole};
 use keyplane_core::service::{ListKeys, PatchKey, RollKey, VerifyCode};
+use keyplane_tests::Rolled;
 use keyplane_tests::{caller, workspace_key, World, ADMIN};
 
 #[tokio::test]
@@ -149,8 +150,9 @@ async fn roll_keeps_the_old_secret_for_exactly_the_grace_period() {
 
     let rolled = world
         .keyplane
-        .roll_key(&caller(ADMIN), &id, RollKey { grace_seconds: 60 })
+        .roll_key(&caller(ADMIN), &id, RollKey { grace_seconds: 60 }, None)
         .await
+        .rolled()
         .unwrap();
     assert_eq!(rolled.view.id, created.view.id, "same key id across rolls");
     assert_ne!(rolled.key.expose(), created.key.expose());
@@ -178,8 +180,9 @@ async fn roll_without_grace_stops_the_old_secret_at_once_and_a_second_roll_drops
 
     let second = world
         .keyplane
-        .roll_key(&admin, &id, RollKey { grace_seconds: 0 })
+        .roll_key(&admin, &id, RollKey { grace_seconds: 0 }, None)
         .await
+        .rolled()
         .unwrap();
     assert_eq!(world.verify(&first.key).await.code, VerifyCode::NotFound);
     let third = world
@@ -190,8 +193,10 @@ async fn roll_without_grace_stops_the_old_secret_at_once_and_a_second_roll_drops
             RollKey {
                 grace_seconds: 3600,
             },
+            None,
         )
         .await
+        .rolled()
         .unwrap();
     let fourth = world
         .keyplane
@@ -201,8 +206,10 @@ async fn roll_without_grace_stops_the_old_secret_at_once_and_a_second_roll_drops
             RollKey {
                 grace_seconds: 3600,
             },
+            None,
         )
         .await
+        .rolled()
         .unwrap();
     assert_eq!(
         world.verify(&second.key).await.code,
@@ -226,8 +233,10 @@ async fn grace_out_of_range_is_refused() {
             RollKey {
                 grace_seconds: 86_401,
             },
+            None,
         )
         .await
+        .rolled()
         .unwrap_err();
     assert_eq!(err.code, "GRACE_OUT_OF_RANGE");
     assert_eq!(
@@ -246,8 +255,9 @@ async fn revoke_is_immediate_and_final() {
     let admin = caller(ADMIN);
     let rolled = world
         .keyplane
-        .roll_key(&admin, &id, RollKey { grace_seconds: 600 })
+        .roll_key(&admin, &id, RollKey { grace_seconds: 600 }, None)
         .await
+        .rolled()
         .unwrap();
 
     let revoked = world.keyplane.revoke_key(&admin, &id).await.unwrap();
@@ -270,8 +280,9 @@ async fn revoke_is_immediate_and_final() {
             .unwrap_err(),
         world
             .keyplane
-            .roll_key(&admin, &id, RollKey::default())
+            .roll_key(&admin, &id, RollKey::default(), None)
             .await
+            .rolled()
             .unwrap_err(),
         world.keyplane.activate_key(&admin, &id).await.unwrap_err(),
     ] {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use keyplane_core::key::{DisplayStatus, KeyRole, KeyType};
+use keyplane_core::key::{DisabledReason, DisplayStatus, KeyRole, KeyType};
 use keyplane_core::service::{
     CreateKey, CreateOrganization, PatchKey, ScopeKind, UpdateOrganization, VerifyCode,
 };
@@ -338,19 +338,33 @@ async fn personal_keys_act_as_their_creator_and_stop_when_the_creator_loses_acce
         .await
         .unwrap();
     assert_eq!(view.status, DisplayStatus::Disabled);
-    assert_eq!(view.disabled_reason.as_deref(), Some("creator_access_lost"));
+    assert_eq!(
+        view.disabled_reason,
+        Some(DisabledReason::CreatorAccessLost)
+    );
     let enable = PatchKey {
         enabled: Some(true),
         ..PatchKey::default()
     };
+    // Nobody but its creator may enable a personal key, and the creator
+    // may not while lacking the rights it carries.
     assert_eq!(
         world
             .keyplane
-            .patch_key(&caller(ADMIN), &editor_key.view.id, enable)
+            .patch_key(&caller(ADMIN), &editor_key.view.id, enable.clone())
             .await
             .unwrap_err()
             .code,
-        "CREATOR_LACKS_ACCESS"
+        "CREATOR_ONLY"
+    );
+    assert_eq!(
+        world
+            .keyplane
+            .patch_key(&caller(EDITOR), &editor_key.view.id, enable)
+            .await
+            .unwrap_err()
+            .code,
+        "EDITOR_REQUIRED"
     );
 
     // Removed: every personal key goes; service keys stay.

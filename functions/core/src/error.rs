@@ -80,6 +80,10 @@ impl From<StoreError> for Error {
                 "VERSION_CONFLICT",
                 "the resource was changed by another request; read it again and retry",
             ),
+            StoreError::MembershipChanged => Error::conflict(
+                "MEMBERSHIP_CHANGED",
+                "your membership changed while this request ran; nothing was written, retry to act on your current rights",
+            ),
             StoreError::AlreadyExists => {
                 Error::conflict("ALREADY_EXISTS", "the resource already exists")
             }

@@ -98,6 +98,23 @@ pub enum KeyStatus {
     Revoked,
 }
 
+/// Why a key is disabled. Serialized with the names clients have always
+/// seen in `disabled_reason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DisabledReason {
+    /// Someone with the right to manage the key disabled it.
+    #[serde(rename = "disabled_by_user")]
+    Manual,
+    /// A live secret of the key was reported as leaked. The key can be
+    /// enabled again only after a roll has replaced that secret.
+    #[serde(alias = "rolled_after_leak")]
+    LeakReported,
+    /// A personal key whose creator left the organization or lost the
+    /// rights the key carries.
+    CreatorAccessLost,
+}
+
 /// Status as a client sees it: the stored status, or `expired` once the
 /// key's expiry (or a pending key's activation window) has passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -122,6 +139,21 @@ pub struct LiveSecret {
     pub hash: KeyHash,
     /// Set on the previous secret after a roll: end of its grace period.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Reported as leaked: this secret never verifies `VALID` again, and the
+    /// key stays disabled until a roll replaces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked: bool,
+}
+
+impl LiveSecret {
+    /// A fresh, unleaked secret with no end.
+    pub fn current(hash: KeyHash) -> Self {
+        Self {
+            hash,
+            expires_at: None,
+            leaked: false,
+        }
+    }
 }
 
 /// A key's metadata: everything but the plaintext.
@@ -144,7 +176,7 @@ pub struct KeyRecord {
     /// Stored state.
     pub status: KeyStatus,
     /// Why it is disabled, when it is.
-    pub disabled_reason: Option<String>,
+    pub disabled_reason: Option<DisabledReason>,
     /// Masked form of the current secret.
     pub hint: String,
     /// Current and (during a roll grace period) previous secrets.
@@ -197,6 +229,12 @@ impl KeyRecord {
         }
     }
 
+    /// Does a live secret carry a leak report? Such a key must be rolled
+    /// before it may be enabled.
+    pub fn has_leaked_secret(&self) -> bool {
+        self.secrets.iter().any(|s| s.leaked)
+    }
+
     /// The secret items that must exist for this record, each carrying a
     /// fresh snapshot of the key's authorisation.
     pub fn secret_records(&self) -> Vec<SecretRecord> {
@@ -239,6 +277,9 @@ pub struct SecretRecord {
     pub pending_until: Option<DateTime<Utc>>,
     /// Whether verify with a cost must spend credits.
     pub metered: bool,
+    /// This secret was reported as leaked; verify never answers `VALID`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub leaked: bool,
     /// Epoch seconds after which the item is useless and may be deleted by
     /// storage TTL. Expiry is still checked in code: TTL deletes late.
     pub ttl: Option<i64>,
@@ -275,6 +316,7 @@ impl SecretRecord {
             secret_expires_at: live.expires_at,
             pending_until,
             metered: key.credits.is_some(),
+            leaked: live.leaked,
             ttl,
         }
     }

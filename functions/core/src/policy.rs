@@ -4,8 +4,17 @@
 //! Platform admins (configured, not stored) act as owners of every
 //! organization. API keys never reach this module: management is
 //! authenticated with IAM only.
+//!
+//! One rule guards every action that hands out a plaintext (create, roll)
+//! or widens a key (role, permissions, expiry, enable, activate):
+//! [`may_mint`] — the caller could create this exact key now. Rights are
+//! never handed on beyond the giver's own: [`may_grant`] for keys,
+//! [`may_grant_membership`] for members.
 
-use crate::key::{effective_role, KeyRole, KeyScope};
+use chrono::{DateTime, Utc};
+
+use crate::key::{effective_role, KeyRecord, KeyRole, KeyScope, KeyStatus, KeyType};
+use crate::principal::Principal;
 use crate::tenancy::{Membership, OrgRole, WorkspaceRole};
 use crate::Error;
 
@@ -136,6 +145,83 @@ pub fn may_grant(
         return Err(Error::forbidden(
             "PERMISSIONS_EXCEED_CREATOR",
             "the key's permissions go beyond its creator's permissions",
+        ));
+    }
+    Ok(())
+}
+
+/// A key as far as minting it is concerned: what it reaches, what it may
+/// do there, and whom it acts as.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    /// Reach.
+    pub scope: &'a KeyScope,
+    /// Personal or service.
+    pub key_type: KeyType,
+    /// Role in scope.
+    pub role: KeyRole,
+    /// Permission patterns.
+    pub permissions: &'a [String],
+    /// Who created it; a personal key acts as this principal.
+    pub creator: &'a Principal,
+}
+
+impl<'a> From<&'a KeyRecord> for Grant<'a> {
+    fn from(key: &'a KeyRecord) -> Self {
+        Self {
+            scope: &key.scope,
+            key_type: key.key_type,
+            role: key.role,
+            permissions: &key.permissions,
+            creator: &key.created_by,
+        }
+    }
+}
+
+/// The one rule for every action that returns a plaintext or widens a key:
+/// could `caller`, standing as `standing`, create this exact key now? It
+/// must manage keys of this scope, hold the role and the permissions, and
+/// for a personal key be its creator — a personal key acts as its creator,
+/// so nobody else may obtain its secret or give it more (owners may still
+/// disable or revoke it).
+pub fn may_mint(standing: Standing<'_>, caller: &Principal, key: Grant<'_>) -> Result<(), Error> {
+    may_manage_key(standing, key.scope)?;
+    may_grant(standing, key.scope, key.role, key.permissions)?;
+    if key.key_type == KeyType::Personal && key.creator != caller {
+        return Err(Error::forbidden(
+            "CREATOR_ONLY",
+            "a personal key acts as its creator: only its creator may roll, enable, activate or widen it",
+        ));
+    }
+    Ok(())
+}
+
+/// Does changing `before` into `after` give the key more than it had: a
+/// higher role, a permission the old list did not grant, a later (or no)
+/// expiry, or a move from a non-working status to active? Such a change is
+/// allowed only under [`may_mint`].
+pub fn widens(before: &KeyRecord, after: &KeyRecord) -> bool {
+    let later = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| match (a, b) {
+        (Some(old), Some(new)) => new > old,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    after.role > before.role
+        || !crate::permission::covers(&before.permissions, &after.permissions)
+        || after.scope != before.scope
+        || later(before.expires_at, after.expires_at)
+        || (after.status == KeyStatus::Active && before.status != KeyStatus::Active)
+}
+
+/// Set a membership: organization owners, and never beyond their own
+/// rights — an owner may not hand anyone (themselves included) permissions
+/// they do not hold. Platform admins may grant anything.
+pub fn may_grant_membership(standing: Standing<'_>, member: &Membership) -> Result<(), Error> {
+    may_administer_org(standing)?;
+    if !crate::permission::covers(&standing.permissions(), &member.permissions) {
+        return Err(Error::forbidden(
+            "PERMISSIONS_EXCEED_GRANTOR",
+            "a membership may not carry permissions beyond your own; list the permissions to give explicitly",
         ));
     }
     Ok(())

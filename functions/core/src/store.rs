@@ -32,6 +32,10 @@ pub enum StoreError {
     /// The expected version did not match: another change won.
     #[error("version conflict")]
     VersionConflict,
+    /// The acting member's membership changed (or went) after the decision
+    /// to mint or widen a key was made on it.
+    #[error("membership changed")]
+    MembershipChanged,
     /// The organization's key quota is used up.
     #[error("key quota of {quota} exceeded")]
     QuotaExceeded {
@@ -46,8 +50,24 @@ pub enum StoreError {
     Unavailable(String),
 }
 
-/// Remembers which key a create request with an `Idempotency-Key` produced.
-/// It never holds the plaintext: a replay answers with the key's metadata.
+/// The acting member's membership as a minting or widening decision saw
+/// it. The write that carries a fence happens only if the membership still
+/// exists at this version, so a removal or role cut that commits first
+/// always wins over a key decided on the old rights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberFence {
+    /// The organization.
+    pub organization_id: OrgId,
+    /// The member who acts.
+    pub principal: Principal,
+    /// The membership version the decision was made on.
+    pub version: u64,
+}
+
+/// Remembers which key a create or roll request produced under an
+/// idempotency token (the client's `Idempotency-Key`, or one derived from
+/// the request's signature). It never holds the plaintext: a replay answers
+/// with the key's metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdempotencyRecord {
     /// Who sent the request; tokens are scoped per principal.
@@ -97,8 +117,10 @@ pub struct NewKey<'a> {
     pub secret: &'a SecretRecord,
     /// The `key.create` event.
     pub audit: &'a AuditEvent,
-    /// Set when the request carried an `Idempotency-Key`.
+    /// Set when the request carried an idempotency token.
     pub idempotency: Option<&'a IdempotencyRecord>,
+    /// Set when a member (not a platform admin) mints the key.
+    pub fence: Option<&'a MemberFence>,
 }
 
 /// A change to an existing key, written atomically and only if the stored
@@ -117,6 +139,11 @@ pub struct KeyUpdate<'a> {
     pub release_quota: bool,
     /// The event describing the change.
     pub audit: &'a AuditEvent,
+    /// Set when the change is a roll with an idempotency token. Like
+    /// [`NewKey::idempotency`], it must be new or expired.
+    pub idempotency: Option<&'a IdempotencyRecord>,
+    /// Set when a member widens the key or receives its plaintext.
+    pub fence: Option<&'a MemberFence>,
 }
 
 /// Result of spending credits.
@@ -185,8 +212,16 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// All workspaces of an organization, by id.
     async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>, StoreError>;
 
-    /// Creates or replaces a membership; `NotFound` if the organization is missing.
-    async fn put_member(&self, member: &Membership, audit: &AuditEvent) -> Result<(), StoreError>;
+    /// Creates a membership (`expected_version` `None`: none may exist) or
+    /// replaces one still at `expected_version`; `VersionConflict`
+    /// otherwise, `NotFound` if the organization is missing. The stored
+    /// version is `member.version`.
+    async fn put_member(
+        &self,
+        member: &Membership,
+        expected_version: Option<u64>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError>;
     /// Reads a membership.
     async fn get_member(
         &self,
@@ -204,8 +239,10 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     ) -> Result<(), StoreError>;
 
     /// Creates a key, its secret, its audit event and its idempotency record,
-    /// and counts it against the quota — all or nothing. Errors:
-    /// `NotFound` (organization), `QuotaExceeded`, `IdempotencyReplay`,
+    /// and counts it against the quota — all or nothing. A personal key is
+    /// also recorded under its creator for [`KeyStore::personal_keys`].
+    /// Errors: `NotFound` (organization), `QuotaExceeded`,
+    /// `IdempotencyReplay`, `MembershipChanged` (the fence failed),
     /// `AlreadyExists` (key id or hash taken). An idempotency record whose
     /// `ttl` is at or before the new key's `created_at` is expired: it is
     /// replaced, not replayed.
@@ -213,10 +250,21 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Reads a key with its credits and last use.
     async fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError>;
     /// Applies a [`KeyUpdate`]; `VersionConflict` if the version moved,
-    /// `NotFound` if the key is missing.
+    /// `NotFound` if the key is missing, `MembershipChanged` if the fence
+    /// failed, `IdempotencyReplay` if the token was used.
     async fn update_key(&self, update: KeyUpdate<'_>) -> Result<(), StoreError>;
     /// Lists keys, newest first.
     async fn list_keys(&self, query: &KeyQuery) -> Result<Page<KeyRecord>, StoreError>;
+
+    /// Every key of type personal that `principal` created in `org`, in any
+    /// status, including after the membership is gone. Strongly consistent:
+    /// it sees every key whose creation committed before the call, so a
+    /// member's removal can find every key it must disable.
+    async fn personal_keys(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<Vec<KeyRecord>, StoreError>;
 
     /// The verify read: exactly one lookup, no writes.
     async fn get_secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError>;

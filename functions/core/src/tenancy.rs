@@ -80,4 +80,9 @@ pub struct Membership {
     pub permissions: Vec<String>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every change. Minting and widening a key are written only
+    /// if the acting member's version is still the one the decision was
+    /// made on, so a concurrent removal or role cut always wins.
+    #[serde(default)]
+    pub version: u64,
 }

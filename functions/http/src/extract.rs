@@ -6,9 +6,11 @@ use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
 use http_body_util::LengthLimitError;
+use keyplane_core::service::IdempotencyToken;
 use keyplane_core::Caller;
 use serde::de::DeserializeOwned;
 
+use crate::auth::SignatureCoverage;
 use crate::error::ApiError;
 use crate::request_id::RequestId;
 use crate::AppState;
@@ -61,11 +63,35 @@ impl Signed {
         }
     }
 
-    /// A request header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+    /// What makes this create or roll safe to repeat. The client's
+    /// `Idempotency-Key` counts only if the signature covers it (otherwise
+    /// anyone replaying a captured request could add one and be honoured);
+    /// without one, the token is derived from the signature, so a
+    /// byte-identical replay is answered as a replay, never with a second
+    /// plaintext.
+    pub fn idempotency_token(&self) -> Result<Option<IdempotencyToken>, ApiError> {
+        let coverage = SignatureCoverage::of(&self.headers);
+        let Some(value) = self.headers.get(IDEMPOTENCY_KEY) else {
+            return Ok(coverage.map(|c| IdempotencyToken::Signature(c.digest)));
+        };
+        if !coverage.is_some_and(|c| c.covers(IDEMPOTENCY_KEY)) {
+            return Err(ApiError::bad_request(
+                "IDEMPOTENCY_KEY_NOT_SIGNED",
+                "the Idempotency-Key header must be one of the request's SigV4 SignedHeaders",
+            ));
+        }
+        let token = value.to_str().map_err(|_| {
+            ApiError::bad_request(
+                "INVALID_IDEMPOTENCY_KEY",
+                "Idempotency-Key must be printable ASCII",
+            )
+        })?;
+        Ok(Some(IdempotencyToken::Client(token.to_owned())))
     }
 }
+
+/// The header that makes creates and rolls safe to retry.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 impl<S> FromRequest<S> for Signed
 where

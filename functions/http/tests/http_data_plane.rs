@@ -169,7 +169,8 @@ async fn a_key_is_forbidden_outside_its_scope_and_permissions() {
     let other = json!({"key": key, "workspace_id": w.other_ws});
     let verdict = w.app.verify_with(other).await;
     assert_verdict(&verdict, "FORBIDDEN");
-    assert_eq!(verdict["workspace_id"], json!(w.other_ws));
+    // The answer names the key's own workspace, never the one asked about.
+    assert_eq!(verdict["workspace_id"], json!(w.ws));
     let missing = json!({"key": key, "permissions": ["models:gpt-4o", "files:read"]});
     assert_verdict(&w.app.verify_with(missing).await, "FORBIDDEN");
 
@@ -376,8 +377,20 @@ impl KeyStore for FailingStore {
     async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>, StoreError> {
         self.inner.list_workspaces(org).await
     }
-    async fn put_member(&self, member: &Membership, audit: &AuditEvent) -> Result<(), StoreError> {
-        self.inner.put_member(member, audit).await
+    async fn put_member(
+        &self,
+        member: &Membership,
+        expected_version: Option<u64>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.inner.put_member(member, expected_version, audit).await
+    }
+    async fn personal_keys(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.personal_keys(org, principal).await
     }
     async fn get_member(
         &self,

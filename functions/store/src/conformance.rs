@@ -28,6 +28,7 @@ pub mod fixtures;
 
 mod audit;
 mod credits;
+mod fences;
 mod keys;
 mod listing;
 mod quota;
@@ -37,6 +38,7 @@ mod usage;
 
 pub use audit::*;
 pub use credits::*;
+pub use fences::*;
 pub use keys::*;
 pub use listing::*;
 pub use quota::*;
@@ -81,6 +83,11 @@ macro_rules! conformance_tests {
             keys_stay_in_their_organization,
             malformed_cursor_is_not_found,
             audit_pages_newest_first,
+            fenced_create_needs_the_membership_unchanged,
+            fenced_update_needs_the_membership_unchanged,
+            personal_keys_outlive_the_membership,
+            idempotent_update_replays_first_record,
+            leak_marks_are_stored,
         ]);
     };
     (@cases [$fixture:expr] [$($case:ident),* $(,)?]) => {

@@ -173,6 +173,7 @@ async fn create_key(store: &DynamoStore, token: Option<&str>) -> Result<(), Stor
             secret: &secret,
             audit: &audit,
             idempotency: record.as_ref(),
+            fence: None,
         })
         .await
 }
@@ -402,6 +403,8 @@ async fn update_refusals_tell_a_stale_version_from_a_missing_key() {
         delete_secrets: &[],
         release_quota: false,
         audit: &audit,
+        idempotency: None,
+        fence: None,
     };
     let script = Script::new([
         cancelled(json!([

@@ -28,8 +28,8 @@ use keyplane_core::key::{KeyRole, KeyType};
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{
-    CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, PatchKey,
-    ReportUsage, RollKey, ScopeKind, Verdict, VerifyCode, VerifyKey,
+    CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, IdempotencyToken,
+    PatchKey, ReportUsage, RollKey, RollOutcome, ScopeKind, Verdict, VerifyCode, VerifyKey,
 };
 use keyplane_core::{Caller, Config, Keyplane};
 use keyplane_store::dynamo::schema::{self, TTL};
@@ -137,9 +137,10 @@ impl World {
     }
 
     async fn create(&self, req: CreateKey, token: Option<&str>) -> CreatedKey {
+        let token = token.map(|t| IdempotencyToken::Client(t.to_owned()));
         match self
             .keyplane
-            .create_key(&caller(ADMIN), req, token)
+            .create_key(&caller(ADMIN), req, token.as_ref())
             .await
             .expect("create_key")
         {
@@ -335,9 +336,12 @@ async fn no_attribute_holds_a_plaintext_key_after_a_whole_lifecycle() {
     world.clock.advance(Span::minutes(1));
     let rolled = world
         .keyplane
-        .roll_key(&admin, &id, RollKey { grace_seconds: 600 })
+        .roll_key(&admin, &id, RollKey { grace_seconds: 600 }, None)
         .await
         .expect("roll");
+    let RollOutcome::Rolled(rolled) = rolled else {
+        panic!("a roll without a token is never a replay");
+    };
     world
         .keyplane
         .report_usage(

@@ -4,6 +4,7 @@ use crate::audit::{AuditEvent, AUDIT_RETENTION};
 use crate::id::{EventId, OrgId};
 use crate::policy::Standing;
 use crate::principal::Principal;
+use crate::store::MemberFence;
 use crate::tenancy::{Membership, Organization};
 use crate::Error;
 
@@ -26,6 +27,20 @@ impl Access {
         } else {
             Standing::Outsider
         }
+    }
+
+    /// The fence a minting or widening write carries: the membership as
+    /// this decision saw it. Platform admins are configured, not stored,
+    /// and need none.
+    pub fn fence(&self) -> Option<MemberFence> {
+        if self.admin {
+            return None;
+        }
+        self.member.as_ref().map(|m| MemberFence {
+            organization_id: m.organization_id.clone(),
+            principal: m.principal.clone(),
+            version: m.version,
+        })
     }
 }
 
@@ -54,15 +69,6 @@ impl Keyplane {
             member,
             admin,
         })
-    }
-
-    /// The standing a principal would have, for re-checking personal keys.
-    pub(crate) async fn membership_of(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-    ) -> Result<Option<Membership>, Error> {
-        Ok(self.store.get_member(org, principal).await?)
     }
 
     pub(crate) fn audit_event(

@@ -9,7 +9,7 @@ use crate::policy;
 use crate::store::StoreError;
 use crate::Error;
 
-use super::keys::page_limit;
+use super::rules::page_limit;
 use super::{Caller, Keyplane};
 
 /// Audit query.

@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::id::{KeyId, OrgId, WorkspaceId};
@@ -12,18 +11,17 @@ use crate::key::{
     DisplayStatus, KeyRecord, KeyRole, KeyScope, KeyStatus, KeyType, LiveSecret, PENDING_LIFETIME,
 };
 use crate::key_format::ApiKey;
-use crate::policy;
-use crate::principal::Principal;
-use crate::store::{IdempotencyRecord, KeyQuery, NewKey, StoreError};
+use crate::policy::{self, Grant};
+use crate::store::{KeyQuery, NewKey, StoreError};
 use crate::{permission, validate, Error};
 
+use super::idempotency::{self, IdempotencyToken};
+use super::rules;
+use super::view::{KeyPage, KeyView};
 use super::{Caller, Keyplane};
 
 /// Largest credit limit.
 pub const MAX_CREDITS: u64 = 1_000_000_000_000_000;
-/// Longest accepted `Idempotency-Key`.
-pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
-const IDEMPOTENCY_RETENTION_SECONDS: i64 = 24 * 3600;
 
 /// Whether a key is a workspace key or an organization key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -68,88 +66,6 @@ pub struct CreateKey {
     pub activate: Option<bool>,
 }
 
-/// A key as clients see it after creation: masked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct KeyView {
-    /// `key_…`
-    pub id: KeyId,
-    /// Organization.
-    pub organization_id: OrgId,
-    /// Reach.
-    pub scope: KeyScope,
-    /// Personal or service.
-    #[serde(rename = "type")]
-    pub key_type: KeyType,
-    /// Name.
-    pub name: String,
-    /// Role.
-    pub role: KeyRole,
-    /// Permission patterns.
-    pub permissions: Vec<String>,
-    /// Status now.
-    pub status: DisplayStatus,
-    /// Why it is disabled.
-    pub disabled_reason: Option<String>,
-    /// Masked key, e.g. `kp_live_AbC…wxyz`.
-    pub hint: String,
-    /// Who the key acts as in verify answers.
-    pub actor: String,
-    /// Creator.
-    pub created_by: Principal,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
-    /// Last change.
-    pub updated_at: DateTime<Utc>,
-    /// Last metered verify or usage report.
-    pub last_used_at: Option<DateTime<Utc>>,
-    /// Expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Activation deadline of a pending key.
-    pub pending_until: Option<DateTime<Utc>>,
-    /// Revocation time.
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// Credit limit.
-    pub credits: Option<u64>,
-    /// Credits left.
-    pub credits_remaining: Option<u64>,
-    /// Labels.
-    pub metadata: BTreeMap<String, String>,
-    /// Version for `if_version`.
-    pub version: u64,
-}
-
-impl KeyView {
-    /// The masked view of `key` at `now`.
-    pub fn of(key: &KeyRecord, now: DateTime<Utc>) -> Self {
-        Self {
-            id: key.id.clone(),
-            organization_id: key.organization_id.clone(),
-            scope: key.scope.clone(),
-            key_type: key.key_type,
-            name: key.name.clone(),
-            role: key.role,
-            permissions: key.permissions.clone(),
-            status: key.display_status(now),
-            disabled_reason: key.disabled_reason.clone(),
-            hint: key.hint.clone(),
-            actor: key.actor(),
-            created_by: key.created_by.clone(),
-            created_at: key.created_at,
-            updated_at: key.updated_at,
-            last_used_at: key.last_used_at,
-            expires_at: key.expires_at,
-            pending_until: (key.status == KeyStatus::Pending)
-                .then_some(key.pending_until)
-                .flatten(),
-            revoked_at: key.revoked_at,
-            credits: key.credits,
-            credits_remaining: key.credits_remaining,
-            metadata: key.metadata.clone(),
-            version: key.version,
-        }
-    }
-}
-
 /// A freshly minted key: the only time the plaintext is available.
 #[derive(Debug)]
 pub struct CreatedKey {
@@ -186,41 +102,6 @@ pub struct ListKeys {
     pub limit: Option<usize>,
 }
 
-/// A page of keys.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct KeyPage {
-    /// Keys, newest first.
-    pub items: Vec<KeyView>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
-
-pub(crate) fn page_limit(limit: Option<usize>) -> Result<usize, Error> {
-    match limit {
-        None => Ok(50),
-        Some(n @ 1..=100) => Ok(n),
-        Some(_) => Err(Error::invalid(
-            "INVALID_LIMIT",
-            "limit must be between 1 and 100",
-        )),
-    }
-}
-
-fn validate_idempotency_key(token: &str) -> Result<(), Error> {
-    if token.is_empty()
-        || token.len() > MAX_IDEMPOTENCY_KEY_LEN
-        || !token.bytes().all(|b| b.is_ascii_graphic())
-    {
-        return Err(Error::invalid(
-            "INVALID_IDEMPOTENCY_KEY",
-            format!(
-                "Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_LEN} printable ASCII characters"
-            ),
-        ));
-    }
-    validate::no_keys("Idempotency-Key", token)
-}
-
 impl CreateKey {
     fn scope(&self) -> Result<KeyScope, Error> {
         match (self.scope, &self.workspace_id, &self.workspace_ids) {
@@ -239,21 +120,16 @@ impl CreateKey {
             )),
         }
     }
-
-    fn fingerprint(&self) -> String {
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
-        hex::encode(Sha256::digest(&canonical))
-    }
 }
 
 impl Keyplane {
-    /// Creates a key. `idempotency_key` makes retries safe: a retry of the
-    /// same request answers with the key it created, never a second key.
+    /// Creates a key. With an idempotency token, a repeat of the request
+    /// answers with the key it created (masked), never a second key.
     pub async fn create_key(
         &self,
         caller: &Caller,
         req: CreateKey,
-        idempotency_key: Option<&str>,
+        token: Option<&IdempotencyToken>,
     ) -> Result<CreateOutcome, Error> {
         let now = self.clock.now();
         let scope = req.scope()?;
@@ -264,7 +140,7 @@ impl Keyplane {
             .transpose()?;
         let permissions = permission::normalise(&req.permissions)?;
         validate::metadata(&req.metadata)?;
-        super::lifecycle::validate_expiry(req.expires_at, now)?;
+        rules::validate_expiry(req.expires_at, now)?;
         if let Some(credits) = req.credits {
             if !(1..=MAX_CREDITS).contains(&credits) {
                 return Err(Error::invalid(
@@ -273,13 +149,19 @@ impl Keyplane {
                 ));
             }
         }
-        if let Some(token) = idempotency_key {
-            validate_idempotency_key(token)?;
+        if let Some(token) = token {
+            token.validate()?;
         }
 
         let access = self.access(&caller.principal, &req.organization_id).await?;
-        policy::may_manage_key(access.standing(), &scope)?;
-        policy::may_grant(access.standing(), &scope, req.role, &permissions)?;
+        let grant = Grant {
+            scope: &scope,
+            key_type: req.key_type,
+            role: req.role,
+            permissions: &permissions,
+            creator: &caller.principal,
+        };
+        policy::may_mint(access.standing(), &caller.principal, grant)?;
         match &scope {
             KeyScope::Workspace { workspace_id } => {
                 self.require_workspace(&req.organization_id, workspace_id)
@@ -293,12 +175,11 @@ impl Keyplane {
             KeyScope::Organization => {}
         }
 
-        let fingerprint = req.fingerprint();
-        if let Some(token) = idempotency_key {
-            let live = self.store.get_idempotency(&caller.principal, token).await?;
-            if let Some(record) = live.filter(|r| r.ttl > now.timestamp()) {
-                return self.replay(&record, &fingerprint).await;
-            }
+        let fingerprint =
+            idempotency::fingerprint("key.create", req.organization_id.as_str(), &req);
+        if let Some(earlier) = self.earlier_request(&caller.principal, token).await? {
+            let view = self.replayed(&earlier, &fingerprint).await?;
+            return Ok(CreateOutcome::Replayed(view));
         }
 
         let plaintext = ApiKey::mint(self.config.key_env);
@@ -319,10 +200,7 @@ impl Keyplane {
             },
             disabled_reason: None,
             hint: plaintext.hint(),
-            secrets: vec![LiveSecret {
-                hash: plaintext.hash(),
-                expires_at: None,
-            }],
+            secrets: vec![LiveSecret::current(plaintext.hash())],
             expires_at: req.expires_at,
             pending_until: (!activate).then(|| now + PENDING_LIFETIME),
             credits: req.credits,
@@ -342,13 +220,9 @@ impl Keyplane {
             "key.create",
             record.id.as_str(),
         );
-        let idempotency = idempotency_key.map(|token| IdempotencyRecord {
-            principal: caller.principal.clone(),
-            token: token.to_owned(),
-            fingerprint: fingerprint.clone(),
-            key_id: record.id.clone(),
-            ttl: now.timestamp() + IDEMPOTENCY_RETENTION_SECONDS,
-        });
+        let idempotency =
+            self.idempotency_record(&caller.principal, token, &fingerprint, &record.id);
+        let fence = access.fence();
         let written = self
             .store
             .create_key(NewKey {
@@ -356,6 +230,7 @@ impl Keyplane {
                 secret: &secrets[0],
                 audit: &event,
                 idempotency: idempotency.as_ref(),
+                fence: fence.as_ref(),
             })
             .await;
         match written {
@@ -363,10 +238,10 @@ impl Keyplane {
                 key: plaintext,
                 view: KeyView::of(&record, now),
             })),
-            // A concurrent retry won the race; answer as that retry would.
-            Err(StoreError::IdempotencyReplay(existing)) => {
-                self.replay(&existing, &fingerprint).await
-            }
+            // A concurrent repeat won the race; answer as that repeat would.
+            Err(StoreError::IdempotencyReplay(existing)) => Ok(CreateOutcome::Replayed(
+                self.replayed(&existing, &fingerprint).await?,
+            )),
             Err(StoreError::NotFound) => Err(Error::not_found(
                 "ORGANIZATION_NOT_FOUND",
                 "organization",
@@ -374,25 +249,6 @@ impl Keyplane {
             )),
             Err(other) => Err(other.into()),
         }
-    }
-
-    async fn replay(
-        &self,
-        record: &IdempotencyRecord,
-        fingerprint: &str,
-    ) -> Result<CreateOutcome, Error> {
-        if record.fingerprint != fingerprint {
-            return Err(Error::invalid(
-                "IDEMPOTENCY_KEY_MISMATCH",
-                "this Idempotency-Key was used for a different request; use a new key for a new request",
-            ));
-        }
-        let key = self
-            .store
-            .get_key(&record.key_id)
-            .await?
-            .ok_or_else(|| Error::not_found("KEY_NOT_FOUND", "key", record.key_id.as_str()))?;
-        Ok(CreateOutcome::Replayed(KeyView::of(&key, self.clock.now())))
     }
 
     /// Reads a key (masked); viewers of its scope.
@@ -427,7 +283,7 @@ impl Keyplane {
     /// fewer than `limit` items when some are filtered out; follow
     /// `next_cursor` until it is absent.
     pub async fn list_keys(&self, caller: &Caller, req: ListKeys) -> Result<KeyPage, Error> {
-        let limit = page_limit(req.limit)?;
+        let limit = rules::page_limit(req.limit)?;
         let access = self.access(&caller.principal, &req.organization_id).await?;
         policy::may_read_org(access.standing())?;
         if let Some(ws) = &req.workspace_id {

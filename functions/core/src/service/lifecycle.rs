@@ -8,24 +8,22 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
+use crate::audit::AuditEvent;
 use crate::id::KeyId;
-use crate::key::{KeyRecord, KeyRole, KeyStatus, KeyType, LiveSecret, MAX_GRACE_SECONDS};
+use crate::key::{DisabledReason, KeyRecord, KeyRole, KeyStatus, LiveSecret, MAX_GRACE_SECONDS};
 use crate::key_format::{ApiKey, KeyHash};
-use crate::policy::{self, Standing};
-use crate::store::{KeyUpdate, StoreError};
+use crate::policy;
+use crate::store::{IdempotencyRecord, KeyUpdate, MemberFence, StoreError};
 use crate::{permission, validate, Error};
 
-use super::keys::KeyView;
+use super::access::Access;
+use super::idempotency::{self, IdempotencyToken};
+use super::rules::{refuse_if_revoked, validate_expiry};
+use super::view::KeyView;
 use super::{Caller, Keyplane};
-
-/// Disabled reason set by a leak report; such a key must be rolled before it
-/// can be enabled, so the leaked secret never works again.
-pub const LEAK_REPORTED: &str = "leak_reported";
-const ROLLED_AFTER_LEAK: &str = "rolled_after_leak";
-const DISABLED_BY_USER: &str = "disabled_by_user";
 
 /// Changes to a key. Absent fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
@@ -57,7 +55,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// Request to roll a key.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollKey {
     /// How long the previous secret keeps working, 0–86400 seconds.
@@ -76,27 +74,47 @@ pub struct RolledKey {
     pub view: KeyView,
 }
 
-pub(crate) fn validate_expiry(
-    expires_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    match expires_at {
-        Some(at) if at <= now => Err(Error::invalid(
-            "EXPIRY_IN_PAST",
-            "expires_at must be in the future",
-        )),
-        _ => Ok(()),
-    }
+/// What a roll request led to.
+#[derive(Debug)]
+pub enum RollOutcome {
+    /// A new secret.
+    Rolled(RolledKey),
+    /// The same request was seen before under this idempotency token: the
+    /// key as it is now, without a plaintext.
+    Replayed(KeyView),
 }
 
-fn refuse_if_revoked(key: &KeyRecord) -> Result<(), Error> {
-    if key.status == KeyStatus::Revoked {
-        return Err(Error::conflict(
-            "KEY_REVOKED",
-            "the key is revoked; revocation is final",
-        ));
+/// One change to a key, written atomically by [`Keyplane::commit`].
+#[derive(Debug)]
+pub(crate) struct Change {
+    /// The key as it should be (version and time are set by the commit).
+    pub key: KeyRecord,
+    /// The version the change was decided on.
+    pub expected: u64,
+    /// What the audit log records.
+    pub event: AuditEvent,
+    /// Secret items to delete besides ended ones.
+    pub deletes: Vec<KeyHash>,
+    /// The key stops counting against the quota.
+    pub release_quota: bool,
+    /// The acting member's membership must be unchanged.
+    pub fence: Option<MemberFence>,
+    /// The idempotency record of a roll.
+    pub idempotency: Option<IdempotencyRecord>,
+}
+
+impl Change {
+    pub(crate) fn new(key: KeyRecord, expected: u64, event: AuditEvent) -> Self {
+        Self {
+            key,
+            expected,
+            event,
+            deletes: Vec::new(),
+            release_quota: false,
+            fence: None,
+            idempotency: None,
+        }
     }
-    Ok(())
 }
 
 impl Keyplane {
@@ -106,31 +124,32 @@ impl Keyplane {
         &self,
         caller: &Caller,
         id: &KeyId,
-    ) -> Result<(KeyRecord, super::access::Access), Error> {
+    ) -> Result<(KeyRecord, Access), Error> {
         let key = self.readable_key(caller, id).await?;
         let access = self.access(&caller.principal, &key.organization_id).await?;
         policy::may_manage_key(access.standing(), &key.scope)?;
         Ok((key, access))
     }
 
-    /// Writes `key` (already changed) over version `expected`, rewriting the
-    /// snapshot on every live secret and deleting ended ones.
-    pub(crate) async fn commit(
-        &self,
-        mut key: KeyRecord,
-        expected: u64,
-        extra_deletes: Vec<KeyHash>,
-        release_quota: bool,
-        event: crate::audit::AuditEvent,
-    ) -> Result<KeyRecord, Error> {
+    /// Writes a change, rewriting the snapshot on every live secret and
+    /// deleting ended ones, only if the key is still at `expected`.
+    pub(crate) async fn try_commit(&self, change: Change) -> Result<KeyRecord, StoreError> {
         let now = self.clock.now();
+        let Change {
+            mut key,
+            expected,
+            event,
+            mut deletes,
+            release_quota,
+            fence,
+            idempotency,
+        } = change;
         let (live, ended): (Vec<LiveSecret>, Vec<LiveSecret>) = key
             .secrets
             .drain(..)
             .partition(|s| s.expires_at.is_none_or(|at| at > now));
         key.secrets = live;
-        let mut deletes: Vec<KeyHash> = ended.into_iter().map(|s| s.hash).collect();
-        deletes.extend(extra_deletes);
+        deletes.extend(ended.into_iter().map(|s| s.hash));
         key.version = expected + 1;
         key.updated_at = now;
         let puts = key.secret_records();
@@ -142,16 +161,37 @@ impl Keyplane {
                 delete_secrets: &deletes,
                 release_quota,
                 audit: &event,
+                idempotency: idempotency.as_ref(),
+                fence: fence.as_ref(),
             })
-            .await
-            .map_err(|err| match err {
-                StoreError::NotFound => Error::not_found("KEY_NOT_FOUND", "key", key.id.as_str()),
-                other => other.into(),
-            })?;
+            .await?;
         Ok(key)
     }
 
+    /// [`Keyplane::try_commit`] with the outcome as a use-case error.
+    pub(crate) async fn commit(&self, change: Change) -> Result<KeyRecord, Error> {
+        let id = change.key.id.clone();
+        self.try_commit(change).await.map_err(|err| match err {
+            StoreError::NotFound => Error::not_found("KEY_NOT_FOUND", "key", id.as_str()),
+            other => other.into(),
+        })
+    }
+
+    /// The fence for a change that hands out a plaintext or widens `after`:
+    /// the one policy rule, checked on the key as it would be.
+    fn mint_check(
+        caller: &Caller,
+        access: &Access,
+        after: &KeyRecord,
+    ) -> Result<Option<MemberFence>, Error> {
+        policy::may_mint(access.standing(), &caller.principal, after.into())?;
+        Ok(access.fence())
+    }
+
     /// Edits a key: name, role, permissions, expiry, metadata, enabled.
+    /// Narrowing needs the right to manage the key; widening (more role or
+    /// permissions, a later expiry, enabling) needs the right to create
+    /// the key as it would be.
     pub async fn patch_key(
         &self,
         caller: &Caller,
@@ -159,12 +199,13 @@ impl Keyplane {
         patch: PatchKey,
     ) -> Result<KeyView, Error> {
         let now = self.clock.now();
-        let (mut key, access) = self.manageable_key(caller, id).await?;
-        refuse_if_revoked(&key)?;
-        let expected = key.version;
+        let (before, access) = self.manageable_key(caller, id).await?;
+        refuse_if_revoked(&before)?;
+        let expected = before.version;
         if patch.if_version.is_some_and(|v| v != expected) {
             return Err(StoreError::VersionConflict.into());
         }
+        let mut key = before.clone();
         if let Some(name) = &patch.name {
             key.name = validate::name("name", name)?;
         }
@@ -182,25 +223,20 @@ impl Keyplane {
         if let Some(permissions) = &patch.permissions {
             key.permissions = permission::normalise(permissions)?;
         }
-        if patch.role.is_some() || patch.permissions.is_some() {
-            policy::may_grant(access.standing(), &key.scope, key.role, &key.permissions)?;
-            self.creator_may_grant(&key).await?;
-        }
         match patch.enabled {
             Some(true) if key.status == KeyStatus::Disabled => {
-                if key.disabled_reason.as_deref() == Some(LEAK_REPORTED) {
+                if key.has_leaked_secret() {
                     return Err(Error::conflict(
                         "KEY_LEAKED",
-                        "the key was reported as leaked; roll it before enabling it so the leaked secret never works again",
+                        "the key's secret was reported as leaked; roll it before enabling it so the leaked secret never works again",
                     ));
                 }
-                self.creator_may_grant(&key).await?;
                 key.status = KeyStatus::Active;
                 key.disabled_reason = None;
             }
             Some(false) if key.status == KeyStatus::Active => {
                 key.status = KeyStatus::Disabled;
-                key.disabled_reason = Some(DISABLED_BY_USER.to_owned());
+                key.disabled_reason = Some(DisabledReason::Manual);
             }
             Some(_) if key.status == KeyStatus::Pending => {
                 return Err(Error::conflict(
@@ -210,32 +246,19 @@ impl Keyplane {
             }
             _ => {}
         }
-        let event = self.audit_event(caller, &key.organization_id, "key.update", key.id.as_str());
-        let key = self.commit(key, expected, Vec::new(), false, event).await?;
-        Ok(KeyView::of(&key, now))
-    }
-
-    /// A personal key never exceeds what its creator may do now.
-    async fn creator_may_grant(&self, key: &KeyRecord) -> Result<(), Error> {
-        if key.key_type != KeyType::Personal {
-            return Ok(());
-        }
-        let membership = self
-            .membership_of(&key.organization_id, &key.created_by)
-            .await?;
-        let standing = if self.is_admin(&key.created_by) {
-            Standing::Admin
+        let fence = if policy::widens(&before, &key) {
+            Self::mint_check(caller, &access, &key)?
         } else {
-            membership
-                .as_ref()
-                .map_or(Standing::Outsider, Standing::Member)
+            None
         };
-        policy::may_grant(standing, &key.scope, key.role, &key.permissions).map_err(|_| {
-            Error::forbidden(
-                "CREATOR_LACKS_ACCESS",
-                "this personal key would exceed its creator's current rights",
-            )
-        })
+        let event = self.audit_event(caller, &key.organization_id, "key.update", key.id.as_str());
+        let key = self
+            .commit(Change {
+                fence,
+                ..Change::new(key, expected, event)
+            })
+            .await?;
+        Ok(KeyView::of(&key, now))
     }
 
     /// Revokes a key at once and for good. Revoking a revoked key changes
@@ -250,15 +273,21 @@ impl Keyplane {
         key.status = KeyStatus::Revoked;
         key.revoked_at = Some(now);
         let event = self.audit_event(caller, &key.organization_id, "key.revoke", key.id.as_str());
-        let key = self.commit(key, expected, Vec::new(), true, event).await?;
+        let key = self
+            .commit(Change {
+                release_quota: true,
+                ..Change::new(key, expected, event)
+            })
+            .await?;
         Ok(KeyView::of(&key, now))
     }
 
-    /// Activates a pending key (second phase of a two-phase create).
-    /// Activating an active key changes nothing, so a provider may retry.
+    /// Activates a pending key (second phase of a two-phase create), under
+    /// the same rule as creating it. Activating an active key changes
+    /// nothing, so a provider may retry.
     pub async fn activate_key(&self, caller: &Caller, id: &KeyId) -> Result<KeyView, Error> {
         let now = self.clock.now();
-        let (mut key, _) = self.manageable_key(caller, id).await?;
+        let (mut key, access) = self.manageable_key(caller, id).await?;
         refuse_if_revoked(&key)?;
         match key.status {
             KeyStatus::Active => return Ok(KeyView::of(&key, now)),
@@ -279,24 +308,34 @@ impl Keyplane {
         let expected = key.version;
         key.status = KeyStatus::Active;
         key.pending_until = None;
+        let fence = Self::mint_check(caller, &access, &key)?;
         let event = self.audit_event(
             caller,
             &key.organization_id,
             "key.activate",
             key.id.as_str(),
         );
-        let key = self.commit(key, expected, Vec::new(), false, event).await?;
+        let key = self
+            .commit(Change {
+                fence,
+                ..Change::new(key, expected, event)
+            })
+            .await?;
         Ok(KeyView::of(&key, now))
     }
 
-    /// Gives a key a new secret under the same id. The previous secret keeps
-    /// working for `grace_seconds`; older ones stop at once.
+    /// Gives a key a new secret under the same id, for callers who could
+    /// create that key now (a personal key: its creator only). The previous
+    /// secret keeps working for `grace_seconds`; older ones stop at once,
+    /// and a leaked one gets no grace. With an idempotency token, a repeat
+    /// answers with the key, never a second secret.
     pub async fn roll_key(
         &self,
         caller: &Caller,
         id: &KeyId,
         req: RollKey,
-    ) -> Result<RolledKey, Error> {
+        token: Option<&IdempotencyToken>,
+    ) -> Result<RollOutcome, Error> {
         let now = self.clock.now();
         if req.grace_seconds > MAX_GRACE_SECONDS {
             return Err(Error::invalid(
@@ -304,7 +343,17 @@ impl Keyplane {
                 format!("grace_seconds must be between 0 and {MAX_GRACE_SECONDS}"),
             ));
         }
-        let (mut key, _) = self.manageable_key(caller, id).await?;
+        if let Some(token) = token {
+            token.validate()?;
+        }
+        let (mut key, access) = self.manageable_key(caller, id).await?;
+        let fence = Self::mint_check(caller, &access, &key)?;
+        let fingerprint = idempotency::fingerprint("key.roll", key.id.as_str(), &req);
+        if let Some(earlier) = self.earlier_request(&caller.principal, token).await? {
+            return Ok(RollOutcome::Replayed(
+                self.replayed(&earlier, &fingerprint).await?,
+            ));
+        }
         refuse_if_revoked(&key)?;
         if key.status == KeyStatus::Pending {
             return Err(Error::conflict(
@@ -313,22 +362,21 @@ impl Keyplane {
             ));
         }
         let expected = key.version;
-        let leaked = key.disabled_reason.as_deref() == Some(LEAK_REPORTED);
-        // A leaked secret gets no grace: it must stop working now.
-        let grace = if leaked { 0 } else { req.grace_seconds };
+        let grace = if key.has_leaked_secret() {
+            0
+        } else {
+            req.grace_seconds
+        };
         let previous_expires_at = now + Duration::seconds(i64::from(grace));
         let plaintext = ApiKey::mint(self.config.key_env);
         let mut deletes = Vec::new();
-        let mut secrets = vec![LiveSecret {
-            hash: plaintext.hash(),
-            expires_at: None,
-        }];
+        let mut secrets = vec![LiveSecret::current(plaintext.hash())];
         for (index, old) in key.secrets.drain(..).enumerate() {
             let is_current = index == 0 && old.expires_at.is_none();
             if is_current && grace > 0 {
                 secrets.push(LiveSecret {
-                    hash: old.hash,
                     expires_at: Some(previous_expires_at),
+                    ..old
                 });
             } else {
                 deletes.push(old.hash);
@@ -336,46 +384,60 @@ impl Keyplane {
         }
         key.secrets = secrets;
         key.hint = plaintext.hint();
-        if leaked {
-            key.disabled_reason = Some(ROLLED_AFTER_LEAK.to_owned());
-        }
         let event = self.audit_event(caller, &key.organization_id, "key.roll", key.id.as_str());
-        let key = self.commit(key, expected, deletes, false, event).await?;
-        Ok(RolledKey {
-            key: plaintext,
-            previous_expires_at,
-            view: KeyView::of(&key, now),
-        })
+        let idempotency = self.idempotency_record(&caller.principal, token, &fingerprint, &key.id);
+        let change = Change {
+            deletes,
+            fence,
+            idempotency,
+            ..Change::new(key, expected, event)
+        };
+        match self.try_commit(change).await {
+            Ok(key) => Ok(RollOutcome::Rolled(RolledKey {
+                key: plaintext,
+                previous_expires_at,
+                view: KeyView::of(&key, now),
+            })),
+            // A concurrent repeat won the race; answer as that repeat would.
+            Err(StoreError::IdempotencyReplay(existing)) => Ok(RollOutcome::Replayed(
+                self.replayed(&existing, &fingerprint).await?,
+            )),
+            Err(StoreError::NotFound) => Err(Error::not_found("KEY_NOT_FOUND", "key", id.as_str())),
+            Err(other) => Err(other.into()),
+        }
     }
 
-    /// Disables a key for a system reason (creator lost access); retries on
-    /// a concurrent change so the disable is never lost.
-    pub(crate) async fn disable_for(
+    /// Applies a system change (a leak report, a creator who lost access) to
+    /// the freshest copy of a key, retrying when a concurrent change wins so
+    /// the change is never lost. `apply` decides on each copy afresh and
+    /// returns `false` when there is nothing to do. Returns whether a change
+    /// was written.
+    pub(crate) async fn change_until_written(
         &self,
         key: &KeyRecord,
-        reason: &str,
-        event: crate::audit::AuditEvent,
-    ) -> Result<(), Error> {
+        event: &AuditEvent,
+        apply: impl Fn(&mut KeyRecord) -> bool,
+    ) -> Result<bool, Error> {
         let mut current = key.clone();
         for _ in 0..5 {
-            if !matches!(current.status, KeyStatus::Active | KeyStatus::Pending) {
-                return Ok(());
-            }
             let expected = current.version;
             let mut changed = current.clone();
-            changed.status = KeyStatus::Disabled;
-            changed.disabled_reason = Some(reason.to_owned());
+            if !apply(&mut changed) {
+                return Ok(false);
+            }
             match self
-                .commit(changed, expected, Vec::new(), false, event.clone())
+                .try_commit(Change::new(changed, expected, event.clone()))
                 .await
             {
-                Err(e) if e.code == "VERSION_CONFLICT" => {
+                Ok(_) => return Ok(true),
+                Err(StoreError::VersionConflict) => {
                     current = match self.store.get_key(&key.id).await? {
-                        Some(k) => k,
-                        None => return Ok(()),
+                        Some(fresh) => fresh,
+                        None => return Ok(false),
                     };
                 }
-                other => return other.map(|_| ()),
+                Err(StoreError::NotFound) => return Ok(false),
+                Err(other) => return Err(other.into()),
             }
         }
         Err(StoreError::VersionConflict.into())

@@ -3,20 +3,25 @@
 
 mod access;
 mod audit_log;
+mod idempotency;
 mod keys;
 mod leak;
 mod lifecycle;
 mod organizations;
+mod rules;
 mod usage;
 mod verify;
+mod view;
 
 pub use audit_log::{AuditPage, AuditQuery};
-pub use keys::{CreateKey, CreateOutcome, CreatedKey, KeyPage, KeyView, ListKeys, ScopeKind};
+pub use idempotency::{IdempotencyToken, MAX_IDEMPOTENCY_KEY_LEN};
+pub use keys::{CreateKey, CreateOutcome, CreatedKey, ListKeys, ScopeKind, MAX_CREDITS};
 pub use leak::ReportLeak;
-pub use lifecycle::{PatchKey, RollKey, RolledKey, LEAK_REPORTED};
+pub use lifecycle::{PatchKey, RollKey, RollOutcome, RolledKey};
 pub use organizations::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
 pub use usage::{KeyUsage, ReportUsage, UsageRange};
 pub use verify::{Verdict, VerifyCode, VerifyKey};
+pub use view::{KeyPage, KeyView};
 
 use std::fmt;
 use std::sync::Arc;

@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::id::{OrgId, WorkspaceId};
-use crate::key::{KeyRecord, KeyStatus};
+use crate::key::{DisabledReason, KeyRecord, KeyStatus, KeyType};
 use crate::permission;
 use crate::policy::{self, Standing};
 use crate::principal::Principal;
-use crate::store::KeyQuery;
+use crate::store::StoreError;
 use crate::tenancy::{
     Membership, OrgRole, Organization, Workspace, WorkspaceRole, DEFAULT_KEY_QUOTA, MAX_KEY_QUOTA,
 };
@@ -182,8 +182,9 @@ impl Keyplane {
         Ok(self.store.list_members(org).await?)
     }
 
-    /// Sets a member's roles; owners. Personal keys the member created that
-    /// now exceed the member's rights are disabled at once.
+    /// Sets a member's roles; owners, and never beyond their own rights.
+    /// Personal keys the member created that now exceed the member's rights
+    /// are disabled before this returns.
     pub async fn put_member(
         &self,
         caller: &Caller,
@@ -198,6 +199,7 @@ impl Keyplane {
         }
         let permissions =
             permission::normalise(&req.permissions.unwrap_or_else(|| vec!["*".to_owned()]))?;
+        let existing = self.store.get_member(org, principal).await?;
         let member = Membership {
             organization_id: org.clone(),
             principal: principal.clone(),
@@ -205,17 +207,24 @@ impl Keyplane {
             workspace_roles: req.workspace_roles,
             permissions,
             updated_at: self.clock.now(),
+            version: existing.as_ref().map_or(1, |m| m.version + 1),
         };
+        policy::may_grant_membership(access.standing(), &member)?;
         if member.org_role != OrgRole::Owner {
             self.keep_an_owner(org, principal).await?;
         }
         let event = self.audit_event(caller, org, "member.put", principal.as_str());
-        self.store.put_member(&member, &event).await?;
+        self.store
+            .put_member(&member, existing.map(|m| m.version), &event)
+            .await?;
         self.recheck_personal_keys(caller, org, principal).await?;
         Ok(member)
     }
 
-    /// Removes a member; owners. Their personal keys are disabled at once.
+    /// Removes a member; owners. Their personal keys are disabled before
+    /// this returns. A retry after a failure half-way finishes the job: when
+    /// the membership is already gone but live personal keys of the
+    /// principal remain, they are disabled and the removal succeeds.
     pub async fn delete_member(
         &self,
         caller: &Caller,
@@ -226,16 +235,25 @@ impl Keyplane {
         policy::may_administer_org(access.standing())?;
         self.keep_an_owner(org, principal).await?;
         let event = self.audit_event(caller, org, "member.delete", principal.as_str());
-        self.store
-            .delete_member(org, principal, &event)
-            .await
-            .map_err(|err| match err {
-                crate::store::StoreError::NotFound => {
-                    Error::not_found("MEMBER_NOT_FOUND", "member", principal.as_str())
+        match self.store.delete_member(org, principal, &event).await {
+            Ok(()) => self
+                .recheck_personal_keys(caller, org, principal)
+                .await
+                .map(drop),
+            Err(StoreError::NotFound) => {
+                let finished = self.recheck_personal_keys(caller, org, principal).await?;
+                if finished > 0 {
+                    Ok(())
+                } else {
+                    Err(Error::not_found(
+                        "MEMBER_NOT_FOUND",
+                        "member",
+                        principal.as_str(),
+                    ))
                 }
-                other => other.into(),
-            })?;
-        self.recheck_personal_keys(caller, org, principal).await
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// An organization must keep at least one owner, or nobody could manage
@@ -270,14 +288,17 @@ impl Keyplane {
     }
 
     /// Disables every live personal key of `principal` in `org` that its
-    /// creator's current standing no longer covers.
+    /// creator's current standing no longer covers; returns how many. Reads
+    /// the membership and the keys strongly consistently and after the
+    /// change that called it, so together with the membership fence on
+    /// every mint no key decided on the old rights stays live.
     async fn recheck_personal_keys(
         &self,
         caller: &Caller,
         org: &OrgId,
         principal: &Principal,
-    ) -> Result<(), Error> {
-        let membership = self.membership_of(org, principal).await?;
+    ) -> Result<usize, Error> {
+        let membership = self.store.get_member(org, principal).await?;
         let standing = if self.is_admin(principal) {
             Standing::Admin
         } else {
@@ -285,33 +306,30 @@ impl Keyplane {
                 .as_ref()
                 .map_or(Standing::Outsider, Standing::Member)
         };
-        let mut cursor = None;
-        loop {
-            let page = self
-                .store
-                .list_keys(&KeyQuery {
-                    organization_id: org.clone(),
-                    workspace_id: None,
-                    status: None,
-                    created_by: Some(principal.clone()),
-                    cursor,
-                    limit: 100,
+        let mut disabled = 0;
+        for key in self.store.personal_keys(org, principal).await? {
+            if !needs_disabling(&key, standing) {
+                continue;
+            }
+            let event = self.audit_event(caller, org, "key.disable", key.id.as_str());
+            let written = self
+                .change_until_written(&key, &event, |k| {
+                    if !needs_disabling(k, standing) {
+                        return false;
+                    }
+                    k.status = KeyStatus::Disabled;
+                    k.disabled_reason = Some(DisabledReason::CreatorAccessLost);
+                    true
                 })
                 .await?;
-            for key in page.items.iter().filter(|k| needs_disabling(k, standing)) {
-                let event = self.audit_event(caller, org, "key.disable", key.id.as_str());
-                self.disable_for(key, "creator_access_lost", event).await?;
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok(()),
-            }
+            disabled += usize::from(written);
         }
+        Ok(disabled)
     }
 }
 
 fn needs_disabling(key: &KeyRecord, creator: Standing<'_>) -> bool {
-    key.key_type == crate::key::KeyType::Personal
+    key.key_type == KeyType::Personal
         && matches!(key.status, KeyStatus::Active | KeyStatus::Pending)
         && policy::may_grant(creator, &key.scope, key.role, &key.permissions).is_err()
 }

@@ -26,7 +26,8 @@ pub struct VerifyKey {
     /// Permissions the caller needs; all must be granted.
     #[serde(default)]
     pub permissions: Vec<String>,
-    /// The workspace being accessed; the key must reach it.
+    /// The workspace being accessed; the key must reach it, and an
+    /// organization-wide key reaches only its own organization's workspaces.
     pub workspace_id: Option<WorkspaceId>,
     /// Credits to spend; a metered key answers `USAGE_EXCEEDED` when it has
     /// fewer left. Without a cost, verify stays one read and does not look
@@ -75,7 +76,8 @@ pub struct Verdict {
     /// Its organization.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<OrgId>,
-    /// The workspace of a workspace key, or the requested one.
+    /// The workspace of a workspace key, or the requested one when the key
+    /// is valid for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workspace_id: Option<WorkspaceId>,
     /// Reach.
@@ -120,11 +122,14 @@ impl Verdict {
         }
     }
 
+    /// The answer about a found key. The requested workspace is echoed only
+    /// when the key is valid for it, so an answer never vouches for a
+    /// workspace the key does not reach.
     fn about(code: VerifyCode, secret: &SecretRecord, workspace: Option<WorkspaceId>) -> Self {
-        let workspace_id = workspace.or_else(|| match &secret.scope {
+        let workspace_id = match &secret.scope {
             KeyScope::Workspace { workspace_id } => Some(workspace_id.clone()),
-            _ => None,
-        });
+            _ => workspace.filter(|_| code == VerifyCode::Valid),
+        };
         let expires_at = [secret.expires_at, secret.secret_expires_at]
             .into_iter()
             .flatten()
@@ -147,6 +152,9 @@ impl Verdict {
 /// Judges a stored snapshot at `now` without spending anything.
 fn judge(secret: &SecretRecord, req: &VerifyKey, now: DateTime<Utc>) -> VerifyCode {
     let passed = |at: Option<DateTime<Utc>>| at.is_some_and(|at| at <= now);
+    if secret.leaked {
+        return VerifyCode::Disabled;
+    }
     match secret.status {
         KeyStatus::Revoked => VerifyCode::Revoked,
         KeyStatus::Disabled => VerifyCode::Disabled,
@@ -207,7 +215,10 @@ impl Keyplane {
             ));
         }
         let now = self.clock.now();
-        let code = judge(&secret, &req, now);
+        let mut code = judge(&secret, &req, now);
+        if code == VerifyCode::Valid && !self.reaches(&secret, req.workspace_id.as_ref()).await? {
+            code = VerifyCode::Forbidden;
+        }
         let mut verdict = Verdict::about(code, &secret, req.workspace_id.clone());
         if code != VerifyCode::Valid || !secret.metered {
             return Ok(verdict);
@@ -225,6 +236,25 @@ impl Keyplane {
             }
         }
         Ok(verdict)
+    }
+
+    /// Does an organization-wide key reach the requested workspace? Only if
+    /// the workspace belongs to the key's organization: one more read, and
+    /// only for that kind of key. Other scopes name their workspaces, which
+    /// were checked to belong to the organization when the key was made.
+    async fn reaches(
+        &self,
+        secret: &SecretRecord,
+        workspace: Option<&WorkspaceId>,
+    ) -> Result<bool, Error> {
+        match (workspace, &secret.scope) {
+            (Some(ws), KeyScope::Organization) => Ok(self
+                .store
+                .get_workspace(&secret.organization_id, ws)
+                .await?
+                .is_some()),
+            _ => Ok(true),
+        }
     }
 
     /// Identifies the holder of a key (`GET /v1/whoami`). An unusable key is

@@ -16,7 +16,7 @@ pub mod sigv4;
 pub mod testing;
 
 pub use credentials::LocalCredentials;
-pub use sigv4::SigV4Identity;
+pub use sigv4::{SigV4Identity, SignatureCoverage};
 
 /// Resolves who sent a management request.
 pub trait Identify: Send + Sync + fmt::Debug {

@@ -151,6 +151,39 @@ impl Identify for SigV4Identity {
     }
 }
 
+/// What a request's SigV4 `Authorization` header says about what it
+/// covers, for decisions after the identity is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureCoverage {
+    /// The signed header names, lower case.
+    pub signed_headers: Vec<String>,
+    /// SHA-256 of the signature, hex: names this exact signed request
+    /// without repeating the signature.
+    pub digest: String,
+}
+
+impl SignatureCoverage {
+    /// Reads the `Authorization` header; `None` when it is absent or not
+    /// SigV4. Behind API Gateway the header reaches us unchanged, so this
+    /// works wherever the identity came from.
+    pub fn of(headers: &HeaderMap) -> Option<Self> {
+        let auth = Authorization::parse(authorization_header(headers).ok()?).ok()?;
+        Some(Self {
+            signed_headers: auth
+                .signed_headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            digest: hex::encode(Sha256::digest(auth.signature.as_bytes())),
+        })
+    }
+
+    /// Is header `name` (lower case) covered by the signature?
+    pub fn covers(&self, name: &str) -> bool {
+        self.signed_headers.iter().any(|h| h == name)
+    }
+}
+
 fn malformed(message: impl Into<String>) -> AuthError {
     AuthError::Malformed(message.into())
 }

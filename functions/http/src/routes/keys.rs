@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use keyplane_core::id::KeyId;
 use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{
-    CreateKey, CreateOutcome, KeyPage, KeyView, ListKeys, PatchKey, RollKey,
+    CreateKey, CreateOutcome, KeyPage, KeyView, ListKeys, PatchKey, RollKey, RollOutcome,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -37,18 +37,20 @@ pub struct KeyWithSecret {
     pub view: KeyView,
 }
 
-/// Create a key. The answer holds the plaintext, once. With an
-/// `Idempotency-Key`, a retry answers 200 with the key it created, without
-/// the plaintext, and `Idempotent-Replayed: true`.
+/// Create a key. The answer holds the plaintext, once. A repeat of the
+/// request — same signed `Idempotency-Key`, or without one the very same
+/// signed request — answers 200 with the key it created, without the
+/// plaintext, and `Idempotent-Replayed: true`. An `Idempotency-Key` must be
+/// one of the SigV4 `SignedHeaders`.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKey,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
     responses((status = 201, body = KeyWithSecret), (status = 200, description = "replay", body = KeyView),
         (status = "4XX", body = Problem)))]
 pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Response, ApiError> {
-    let token = req.header("idempotency-key").map(str::to_owned);
+    let token = req.idempotency_token()?;
     match state
         .keyplane
-        .create_key(&req.caller, req.json()?, token.as_deref())
+        .create_key(&req.caller, req.json()?, token.as_ref())
         .await?
     {
         CreateOutcome::Created(created) => {
@@ -60,14 +62,17 @@ pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Respon
             };
             Ok((StatusCode::CREATED, Json(body)).into_response())
         }
-        CreateOutcome::Replayed(view) => {
-            let replayed = [(
-                IDEMPOTENT_REPLAYED.clone(),
-                HeaderValue::from_static("true"),
-            )];
-            Ok((StatusCode::OK, replayed, Json(view)).into_response())
-        }
+        CreateOutcome::Replayed(view) => Ok(replayed(view)),
     }
+}
+
+/// The answer to a repeated create or roll: the key, masked.
+fn replayed(view: KeyView) -> Response {
+    let header = [(
+        IDEMPOTENT_REPLAYED.clone(),
+        HeaderValue::from_static("true"),
+    )];
+    (StatusCode::OK, header, Json(view)).into_response()
 }
 
 /// List keys, masked, newest first.
@@ -134,23 +139,37 @@ pub async fn activate(
 }
 
 /// Roll a key: a new secret under the same id; the old one works for
-/// `grace_seconds` more.
-#[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", params(("key_id" = String, Path)), request_body = RollKey,
+/// `grace_seconds` more. Only a caller who could create this key now may
+/// roll it; a personal key, only its creator. Repeats are answered like
+/// create's: 200, masked, `Idempotent-Replayed: true`.
+#[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", params(("key_id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
+    request_body = RollKey,
     responses((status = 200, body = KeyWithSecret), (status = "4XX", body = Problem)))]
 pub async fn roll(
     State(state): State<AppState>,
     Path(id): Path<String>,
     req: Signed,
-) -> Result<Json<KeyWithSecret>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = KeyId::parse(&id)?;
-    let rolled = state
+    let token = req.idempotency_token()?;
+    let outcome = state
         .keyplane
-        .roll_key(&req.caller, &id, req.json_or_default::<RollKey>()?)
+        .roll_key(
+            &req.caller,
+            &id,
+            req.json_or_default::<RollKey>()?,
+            token.as_ref(),
+        )
         .await?;
-    Ok(Json(KeyWithSecret {
-        key: rolled.key,
-        key_id: rolled.view.id.clone(),
-        previous_expires_at: Some(rolled.previous_expires_at),
-        view: rolled.view,
-    }))
+    match outcome {
+        RollOutcome::Rolled(rolled) => Ok(Json(KeyWithSecret {
+            key: rolled.key,
+            key_id: rolled.view.id.clone(),
+            previous_expires_at: Some(rolled.previous_expires_at),
+            view: rolled.view,
+        })
+        .into_response()),
+        RollOutcome::Replayed(view) => Ok(replayed(view)),
+    }
 }

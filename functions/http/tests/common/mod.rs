@@ -520,10 +520,20 @@ impl TestApp {
         arn
     }
 
-    /// Creates a key as `by`, expecting 201; the answer.
+    /// Creates a key as `by`, expecting 201; the answer. Like a
+    /// well-behaved client, it sends a fresh (signed) `Idempotency-Key`:
+    /// without one, two identical creates signed in the same second are one
+    /// request.
     pub async fn create_key(&self, by: &str, body: Value) -> Value {
-        self.call(Some(by), "POST", "/v1/keys", Some(body), &[])
-            .await
+        let token = keyplane_core::id::EventId::generate().to_string();
+        self.call(
+            Some(by),
+            "POST",
+            "/v1/keys",
+            Some(body),
+            &[("idempotency-key", &token)],
+        )
+        .await
             .expect(201)
             .json
             .clone()

@@ -72,6 +72,7 @@ pub fn member(org: &OrgId, who: &Principal, workspaces: &[&WorkspaceId]) -> Memb
             .collect(),
         permissions: vec!["*".to_owned()],
         updated_at: t0(),
+        version: 1,
     }
 }
 
@@ -120,10 +121,7 @@ impl KeyBuilder {
             status: KeyStatus::Active,
             disabled_reason: None,
             hint: "kp_test_abc…wxyz".to_owned(),
-            secrets: vec![LiveSecret {
-                hash: fresh_hash(),
-                expires_at: None,
-            }],
+            secrets: vec![LiveSecret::current(fresh_hash())],
             expires_at: None,
             pending_until: None,
             credits: None,
@@ -170,6 +168,12 @@ impl KeyBuilder {
         self
     }
 
+    /// Sets the type.
+    pub fn key_type(mut self, key_type: KeyType) -> Self {
+        self.0.key_type = key_type;
+        self
+    }
+
     /// Sets the stored status.
     pub fn status(mut self, status: KeyStatus) -> Self {
         self.0.status = status;
@@ -178,10 +182,7 @@ impl KeyBuilder {
 
     /// Uses `hash` as the key's only secret.
     pub fn secret(mut self, hash: KeyHash) -> Self {
-        self.0.secrets = vec![LiveSecret {
-            hash,
-            expires_at: None,
-        }];
+        self.0.secrets = vec![LiveSecret::current(hash)];
         self
     }
 
@@ -223,6 +224,7 @@ pub async fn create_key<S: KeyStore>(
             secret,
             audit: &audit,
             idempotency: idempotency.as_ref(),
+            fence: None,
         })
         .await
 }
@@ -269,6 +271,8 @@ pub async fn update_key<S: KeyStore>(
             delete_secrets: deletes,
             release_quota,
             audit: &audit,
+            idempotency: None,
+            fence: None,
         })
         .await
 }

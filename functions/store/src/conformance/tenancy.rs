@@ -144,25 +144,37 @@ pub async fn members_put_get_list_delete<S: KeyStore>(store: S) {
     let org = given_org(&store, 10).await;
     let ws = workspace(&org.id, "prod");
     let (bob, alice) = (principal("bob"), principal("alice"));
-    let put = |m| {
+    let put = |m, expected| {
         let store = &store;
         let org = org.id.clone();
         async move {
             let audit = event(&org, "member.put", "m", t0());
-            store.put_member(&m, &audit).await
+            store.put_member(&m, expected, &audit).await
         }
     };
-    put(member(&org.id, &bob, &[])).await.expect("put bob");
-    put(member(&org.id, &alice, &[&ws.id]))
+    put(member(&org.id, &bob, &[]), None)
+        .await
+        .expect("put bob");
+    put(member(&org.id, &alice, &[&ws.id]), None)
         .await
         .expect("put alice");
+    // A second "first" put, or a put over a version that moved, loses.
+    assert_eq!(
+        put(member(&org.id, &bob, &[]), None).await,
+        Err(StoreError::VersionConflict)
+    );
 
     let mut promoted = member(&org.id, &bob, &[&ws.id]);
     promoted.org_role = OrgRole::Owner;
     promoted
         .workspace_roles
         .insert(ws.id.clone(), WorkspaceRole::Editor);
-    put(promoted.clone()).await.expect("replace bob");
+    promoted.version = 2;
+    put(promoted.clone(), Some(1)).await.expect("replace bob");
+    assert_eq!(
+        put(member(&org.id, &bob, &[]), Some(1)).await,
+        Err(StoreError::VersionConflict)
+    );
     assert_eq!(
         store.get_member(&org.id, &bob).await,
         Ok(Some(promoted.clone()))
@@ -185,7 +197,8 @@ pub async fn members_put_get_list_delete<S: KeyStore>(store: S) {
     assert_eq!(store.get_member(&org.id, &bob).await, Ok(None));
     assert_eq!(delete(bob.clone()).await, Err(StoreError::NotFound));
     assert_eq!(store.list_members(&org.id).await.map(|ms| ms.len()), Ok(1));
-    // org.create, three puts and one delete: the failed delete wrote nothing.
+    // org.create, three puts and one delete: the refused puts and the failed
+    // delete wrote nothing.
     assert_eq!(all_audit(&store, &org.id).await.len(), 5);
 }
 
@@ -196,6 +209,7 @@ pub async fn member_needs_its_organization<S: KeyStore>(store: S) {
     let put = store
         .put_member(
             &member(&missing, &bob, &[]),
+            None,
             &event(&missing, "member.put", bob.as_str(), t0()),
         )
         .await;

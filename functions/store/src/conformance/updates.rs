@@ -94,13 +94,10 @@ pub async fn roll_keeps_both_secrets_until_deleted<S: KeyStore>(store: S) {
     let grace_end = at(100 + 3_600);
     let rolled = next_version(&key, 100, |k| {
         k.secrets = vec![
+            LiveSecret::current(new),
             LiveSecret {
-                hash: new,
-                expires_at: None,
-            },
-            LiveSecret {
-                hash: old,
                 expires_at: Some(grace_end),
+                ..LiveSecret::current(old)
             },
         ];
         k.hint = "kp_test_new…abcd".to_owned();

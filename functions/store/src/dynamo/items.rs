@@ -96,7 +96,20 @@ pub(super) fn member(member: &Membership) -> Result<Item, StoreError> {
         "member",
     );
     item.insert(DOC.to_owned(), doc(member)?);
+    item.insert(VERSION.to_owned(), n(member.version));
     Ok(item)
+}
+
+/// The marker that lists a personal key under its creator (see
+/// [`schema::personal_keys_prefix`]).
+pub(super) fn personal_key_marker(key: &KeyRecord) -> Item {
+    let mut item = item_with_key(
+        org_pk(&key.organization_id),
+        personal_key_sk(&key.created_by, &key.id),
+        "personal_key",
+    );
+    item.insert(KEY_ID.to_owned(), s(key.id.as_str()));
+    item
 }
 
 /// A key's item: the record without the store-maintained credits and last

@@ -63,8 +63,13 @@ impl KeyStore for DynamoStore {
         self.list_ws(org).await
     }
 
-    async fn put_member(&self, member: &Membership, audit: &AuditEvent) -> Result<(), StoreError> {
-        self.put_membership(member, audit).await
+    async fn put_member(
+        &self,
+        member: &Membership,
+        expected_version: Option<u64>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        self.put_membership(member, expected_version, audit).await
     }
 
     async fn get_member(
@@ -102,6 +107,14 @@ impl KeyStore for DynamoStore {
 
     async fn list_keys(&self, query: &KeyQuery) -> Result<Page<KeyRecord>, StoreError> {
         self.list(query).await
+    }
+
+    async fn personal_keys(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.personal(org, principal).await
     }
 
     async fn get_secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError> {

@@ -2,11 +2,12 @@
 
 use std::collections::HashSet;
 
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use keyplane_core::id::KeyId;
-use keyplane_core::key::{KeyRecord, SecretRecord};
+use keyplane_core::key::{KeyRecord, KeyType, SecretRecord};
 use keyplane_core::key_format::KeyHash;
 use keyplane_core::principal::Principal;
-use keyplane_core::store::{IdempotencyRecord, KeyUpdate, NewKey, StoreError};
+use keyplane_core::store::{IdempotencyRecord, KeyUpdate, MemberFence, NewKey, StoreError};
 
 use super::codec::{from_doc, n, s, string, Expr, Item};
 use super::items::{self, primary_key};
@@ -14,31 +15,33 @@ use super::schema::{
     idempotency_pk, key_pk, org_pk, secret_pk, IDEMPOTENCY_SK, KEY_COUNT, KEY_QUOTA, KEY_SK,
     ORG_SK, PK, SECRET_SK, SK, STATS_SK, TTL, VERSION,
 };
-use super::txn::{self, absent, exists, transact, Condition};
+use super::txn::{self, absent, exists, transact, Cancelled, Condition};
 use super::DynamoStore;
 
-/// The items of `create_key`'s transaction, in the order sent: the
-/// cancellation reasons are read back by these indexes.
+/// The fixed items of `create_key`'s transaction, in the order sent: the
+/// cancellation reasons are read back by these indexes. The audit event
+/// follows them; the optional items come after, at indexes recorded as
+/// they are added.
 mod create_order {
     pub(super) const ORG: usize = 0;
     pub(super) const KEY: usize = 1;
     pub(super) const SECRET: usize = 2;
     pub(super) const STATS: usize = 3;
-    /// The audit event (4) has no condition; the idempotency record follows it.
-    pub(super) const IDEMPOTENCY: usize = 5;
 }
 
 impl DynamoStore {
     /// Creates a key in one transaction: the organization's count goes up
     /// only while below the quota, the key, secret and stats items must be
-    /// new, the event is appended, and the idempotency record must be new
-    /// or expired (its `ttl` at or before the key's creation).
+    /// new, the event is appended, the idempotency record must be new or
+    /// expired (its `ttl` at or before the key's creation), the acting
+    /// member's membership must be at the fenced version, and a personal
+    /// key gets its creator's marker.
     ///
     /// When it is cancelled, the reasons are read in the order that gives
     /// the most useful answer, as the embedded store checks them: a replay
     /// first (a retried request gets its key back even if the quota filled
-    /// up since), then a missing organization, then a taken id or hash,
-    /// then the quota.
+    /// up since), then a missing organization, then a changed membership,
+    /// then a taken id or hash, then the quota.
     pub(super) async fn create(&self, new: NewKey<'_>) -> Result<(), StoreError> {
         use create_order::*;
         let table = self.table();
@@ -57,48 +60,68 @@ impl DynamoStore {
             txn::put(table, items::stats(key), Some(absent()))?,
             txn::put(table, items::audit(new.audit)?, None)?,
         ];
-        if let Some(record) = new.idempotency {
-            writes.push(txn::put(
-                table,
-                items::idempotency(record)?,
-                Some(replaceable(key.created_at.timestamp())),
-            )?);
+        let idempotency = push_idempotency(
+            &mut writes,
+            table,
+            new.idempotency,
+            key.created_at.timestamp(),
+        )?;
+        let fence = push_fence(&mut writes, table, new.fence)?;
+        if key.key_type == KeyType::Personal {
+            writes.push(txn::put(table, items::personal_key_marker(key), None)?);
         }
 
         let cancelled = match transact(&self.client, writes).await? {
             Ok(()) => return Ok(()),
             Err(cancelled) => cancelled,
         };
-        if let Some(record) = new.idempotency {
-            if cancelled.failed(IDEMPOTENCY) {
-                let existing = match cancelled.old(IDEMPOTENCY) {
-                    Some(item) => Some(from_doc(item)?),
-                    None => self.idempotency(&record.principal, &record.token).await?,
-                };
-                return Err(existing.map_or_else(
-                    || StoreError::Unavailable("an idempotency record vanished".to_owned()),
-                    StoreError::IdempotencyReplay,
-                ));
-            }
-        }
+        self.read_replay(&cancelled, idempotency).await?;
         let taken = [KEY, SECRET, STATS].iter().any(|&i| cancelled.failed(i));
         if cancelled.failed(ORG) {
             let org = match cancelled.old(ORG) {
                 Some(item) => Some(items::organization_from(item)?),
                 None => self.get_org(&key.organization_id).await?,
             };
-            return Err(match org {
-                None => StoreError::NotFound,
-                Some(_) if taken => StoreError::AlreadyExists,
-                Some(org) => StoreError::QuotaExceeded {
-                    quota: org.key_quota,
-                },
-            });
+            match org {
+                None => return Err(StoreError::NotFound),
+                Some(_) if fence.is_some_and(|i| cancelled.failed(i)) => {
+                    return Err(StoreError::MembershipChanged)
+                }
+                Some(_) if taken => return Err(StoreError::AlreadyExists),
+                Some(org) => {
+                    return Err(StoreError::QuotaExceeded {
+                        quota: org.key_quota,
+                    })
+                }
+            }
+        }
+        if fence.is_some_and(|i| cancelled.failed(i)) {
+            return Err(StoreError::MembershipChanged);
         }
         if taken {
             return Err(StoreError::AlreadyExists);
         }
         Err(cancelled.unexpected())
+    }
+
+    /// `IdempotencyReplay` with the record that is there, when the
+    /// idempotency item at `index` failed its condition.
+    async fn read_replay(
+        &self,
+        cancelled: &Cancelled,
+        index: Option<(usize, &IdempotencyRecord)>,
+    ) -> Result<(), StoreError> {
+        let Some((index, record)) = index.filter(|(i, _)| cancelled.failed(*i)) else {
+            return Ok(());
+        };
+        let existing = match cancelled.old(index) {
+            Some(item) => Some(from_doc(item)?),
+            None => self.idempotency(&record.principal, &record.token).await?,
+        };
+        Err(existing.map_or_else(
+            || StoreError::Unavailable("an idempotency record vanished".to_owned()),
+            StoreError::IdempotencyReplay,
+        ))
     }
 
     /// The key item and its stats item, in one strongly consistent query:
@@ -165,6 +188,13 @@ impl DynamoStore {
             }
         }
         writes.push(txn::put(table, items::audit(update.audit)?, None)?);
+        let idempotency = push_idempotency(
+            &mut writes,
+            table,
+            update.idempotency,
+            key.updated_at.timestamp(),
+        )?;
+        let fence = push_fence(&mut writes, table, update.fence)?;
 
         let release = if update.release_quota {
             // `ADD -1` rather than a guarded decrement: refusing a revoke
@@ -196,6 +226,10 @@ impl DynamoStore {
             Ok(()) => return Ok(()),
             Err(cancelled) => cancelled,
         };
+        self.read_replay(&cancelled, idempotency).await?;
+        if fence.is_some_and(|i| cancelled.failed(i)) {
+            return Err(StoreError::MembershipChanged);
+        }
         if cancelled.failed(0) {
             let present = match cancelled.old(0) {
                 Some(_) => true,
@@ -240,6 +274,38 @@ impl DynamoStore {
         .map(|item| from_doc(&item))
         .transpose()
     }
+}
+
+/// Adds the idempotency record, which must be new or expired at `now`;
+/// returns its index.
+fn push_idempotency<'a>(
+    writes: &mut Vec<TransactWriteItem>,
+    table: &str,
+    record: Option<&'a IdempotencyRecord>,
+    now: i64,
+) -> Result<Option<(usize, &'a IdempotencyRecord)>, StoreError> {
+    let Some(record) = record else {
+        return Ok(None);
+    };
+    writes.push(txn::put(
+        table,
+        items::idempotency(record)?,
+        Some(replaceable(now)),
+    )?);
+    Ok(Some((writes.len() - 1, record)))
+}
+
+/// Adds the membership fence; returns its index.
+fn push_fence(
+    writes: &mut Vec<TransactWriteItem>,
+    table: &str,
+    fence: Option<&MemberFence>,
+) -> Result<Option<usize>, StoreError> {
+    let Some(fence) = fence else {
+        return Ok(None);
+    };
+    writes.push(txn::check_fence(table, fence)?);
+    Ok(Some(writes.len() - 1))
 }
 
 fn secret_key(hash: &KeyHash) -> Item {

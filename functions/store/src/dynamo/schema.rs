@@ -136,6 +136,8 @@ pub const USAGE_PREFIX: &str = "USAGE#";
 pub const AUDIT_PREFIX: &str = "AUDIT#";
 /// Sort key of an idempotency item.
 pub const IDEMPOTENCY_SK: &str = "IDEM";
+/// Sort-key prefix of personal-key markers: see [`personal_keys_prefix`].
+pub const PERSONAL_KEY_PREFIX: &str = "PKEY#";
 
 /// `ORG#<org>`: the partition of an organization, its workspaces, members
 /// and audit trail; also the partition of its keys in [`KEYS_BY_ORG_INDEX`].
@@ -183,6 +185,19 @@ pub fn usage_last_sk(day: NaiveDate) -> Result<String, StoreError> {
 /// `AUDIT#<time>#<event>`.
 pub fn audit_sk(at: DateTime<Utc>, event: &str) -> Result<String, StoreError> {
     Ok(format!("{AUDIT_PREFIX}{}", position(at, event)?))
+}
+
+/// `PKEY#<principal ARN>#`: in an organization's partition, the sort-key
+/// prefix of the markers of one creator's personal keys. Read with a
+/// consistent query (unlike [`KEYS_BY_CREATOR_INDEX`]), so a member's
+/// removal finds every personal key created before it.
+pub fn personal_keys_prefix(principal: &Principal) -> String {
+    format!("{PERSONAL_KEY_PREFIX}{principal}#")
+}
+
+/// `PKEY#<principal ARN>#<key>`: one personal key's marker.
+pub fn personal_key_sk(principal: &Principal, key: &KeyId) -> String {
+    format!("{}{key}", personal_keys_prefix(principal))
 }
 
 /// `IDEM#<principal>#<token>`: tokens are scoped per principal.

@@ -8,12 +8,17 @@ use keyplane_core::principal::Principal;
 use keyplane_core::store::StoreError;
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 
-use super::codec::{from_doc, n, s};
+use keyplane_core::id::KeyId;
+use keyplane_core::key::KeyRecord;
+
+use super::codec::{from_doc, n, s, string};
+use super::errors::corrupt;
 use super::items::{self, primary_key};
 use super::schema::{
-    member_sk, org_pk, workspace_sk, KEY_QUOTA, MEMBER_PREFIX, NAME, ORG_SK, WORKSPACE_PREFIX,
+    member_sk, org_pk, personal_keys_prefix, workspace_sk, KEY_ID, KEY_QUOTA, MEMBER_PREFIX, NAME,
+    ORG_SK, WORKSPACE_PREFIX,
 };
-use super::txn::{self, absent, exists, transact};
+use super::txn::{self, absent, at_version, exists, transact};
 use super::DynamoStore;
 
 impl DynamoStore {
@@ -128,22 +133,29 @@ impl DynamoStore {
             .collect()
     }
 
-    /// Creates or replaces a membership, if the organization exists.
+    /// Creates a membership (none may exist) or replaces one still at
+    /// `expected_version`, if the organization exists.
     pub(super) async fn put_membership(
         &self,
         member: &Membership,
+        expected_version: Option<u64>,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let table = self.table();
         let org = primary_key(org_pk(&member.organization_id), ORG_SK);
+        let condition = match expected_version {
+            None => absent(),
+            Some(version) => at_version(version),
+        };
         let writes = vec![
             txn::check_exists(table, org)?,
-            txn::put(table, items::member(member)?, None)?,
+            txn::put(table, items::member(member)?, Some(condition))?,
             txn::put(table, items::audit(event)?, None)?,
         ];
         match transact(&self.client, writes).await? {
             Ok(()) => Ok(()),
             Err(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
+            Err(cancelled) if cancelled.failed(1) => Err(StoreError::VersionConflict),
             Err(cancelled) => Err(cancelled.unexpected()),
         }
     }
@@ -169,6 +181,29 @@ impl DynamoStore {
             .iter()
             .map(from_doc)
             .collect()
+    }
+
+    /// The keys behind `principal`'s personal-key markers, read strongly
+    /// consistently: markers are written in the key's creation transaction
+    /// and never deleted, so every committed personal key is found.
+    pub(super) async fn personal(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let markers = self
+            .query_prefix(org_pk(org), &personal_keys_prefix(principal))
+            .await?;
+        let mut keys = Vec::with_capacity(markers.len());
+        for marker in &markers {
+            let id = string(marker, KEY_ID)?
+                .and_then(|id| KeyId::parse(id).ok())
+                .ok_or_else(|| {
+                    corrupt(format!("personal-key marker without a valid `{KEY_ID}`"))
+                })?;
+            keys.extend(self.key(&id).await?);
+        }
+        Ok(keys)
     }
 
     pub(super) async fn delete_membership(

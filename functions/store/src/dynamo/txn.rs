@@ -235,6 +235,39 @@ pub(super) fn exists() -> Condition {
     }
 }
 
+/// `version = <version>`: the item is there, at that version.
+pub(super) fn at_version(version: u64) -> Condition {
+    let mut expr = Expr::new();
+    let expression = format!(
+        "{} = {}",
+        expr.name(super::schema::VERSION),
+        expr.value("expected", super::codec::n(version))
+    );
+    Condition { expression, expr }
+}
+
+/// Writes nothing, but cancels the transaction unless the fenced
+/// membership is still there at the fenced version.
+pub(super) fn check_fence(
+    table: &str,
+    fence: &keyplane_core::store::MemberFence,
+) -> Result<TransactWriteItem, StoreError> {
+    let key = super::items::primary_key(
+        super::schema::org_pk(&fence.organization_id),
+        super::schema::member_sk(&fence.principal),
+    );
+    let Condition { expression, expr } = at_version(fence.version);
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(expression)
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values())
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
 /// `attribute_not_exists(pk)`: the item is not there yet.
 pub(super) fn absent() -> Condition {
     let mut expr = Expr::new();

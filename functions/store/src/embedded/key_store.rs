@@ -75,9 +75,14 @@ impl KeyStore for EmbeddedStore {
             .await
     }
 
-    async fn put_member(&self, member: &Membership, audit: &AuditEvent) -> Result<(), StoreError> {
+    async fn put_member(
+        &self,
+        member: &Membership,
+        expected_version: Option<u64>,
+        audit: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let (member, event) = (member.clone(), audit.clone());
-        self.write(move |txn| tenancy::put_member(txn, &member, &event))
+        self.write(move |txn| tenancy::put_member(txn, &member, expected_version, &event))
             .await
     }
 
@@ -125,6 +130,16 @@ impl KeyStore for EmbeddedStore {
     async fn list_keys(&self, query: &KeyQuery) -> Result<Page<KeyRecord>, StoreError> {
         let query = query.clone();
         self.read(move |txn| keys::list(txn, &query)).await
+    }
+
+    async fn personal_keys(
+        &self,
+        org: &OrgId,
+        principal: &Principal,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let (org, principal) = (org.clone(), principal.clone());
+        self.read(move |txn| keys::personal_keys(txn, &org, &principal))
+            .await
     }
 
     async fn get_secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError> {

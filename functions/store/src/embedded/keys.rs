@@ -1,11 +1,13 @@
 //! Keys, their secret items, and idempotency records.
 
 use keyplane_core::audit::AuditEvent;
-use keyplane_core::id::KeyId;
-use keyplane_core::key::{KeyRecord, SecretRecord};
+use keyplane_core::id::{KeyId, OrgId};
+use keyplane_core::key::{KeyRecord, KeyType, SecretRecord};
 use keyplane_core::key_format::KeyHash;
 use keyplane_core::principal::Principal;
-use keyplane_core::store::{IdempotencyRecord, KeyQuery, KeyUpdate, NewKey, Page, StoreError};
+use keyplane_core::store::{
+    IdempotencyRecord, KeyQuery, KeyUpdate, MemberFence, NewKey, Page, StoreError,
+};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::audit;
@@ -23,6 +25,7 @@ pub(super) struct Creation {
     secret: SecretRecord,
     audit: AuditEvent,
     idempotency: Option<IdempotencyRecord>,
+    fence: Option<MemberFence>,
 }
 
 impl From<NewKey<'_>> for Creation {
@@ -32,6 +35,7 @@ impl From<NewKey<'_>> for Creation {
             secret: new.secret.clone(),
             audit: new.audit.clone(),
             idempotency: new.idempotency.cloned(),
+            fence: new.fence.cloned(),
         }
     }
 }
@@ -45,6 +49,8 @@ pub(super) struct Update {
     delete_secrets: Vec<KeyHash>,
     release_quota: bool,
     audit: AuditEvent,
+    idempotency: Option<IdempotencyRecord>,
+    fence: Option<MemberFence>,
 }
 
 impl From<KeyUpdate<'_>> for Update {
@@ -56,6 +62,8 @@ impl From<KeyUpdate<'_>> for Update {
             delete_secrets: update.delete_secrets.to_vec(),
             release_quota: update.release_quota,
             audit: update.audit.clone(),
+            idempotency: update.idempotency.cloned(),
+            fence: update.fence.cloned(),
         }
     }
 }
@@ -72,19 +80,9 @@ fn position(key: &KeyRecord) -> Position {
 /// filled up since), then existence, then the quota.
 pub(super) fn create(txn: &WriteTransaction, new: &Creation) -> TxResult<()> {
     let key = &new.key;
-    if let Some(record) = &new.idempotency {
-        let idempotency = txn.open_table(IDEMPOTENCY)?;
-        let slot = (record.principal.as_str(), record.token.as_str());
-        // A record past its ttl is expired and gets replaced, as DynamoDB
-        // TTL would eventually delete it.
-        let existing: Option<IdempotencyRecord> = read(&idempotency, slot)?;
-        if let Some(existing) = existing {
-            if existing.ttl > key.created_at.timestamp() {
-                return Err(StoreError::IdempotencyReplay(existing).into());
-            }
-        }
-    }
+    refuse_replay(txn, new.idempotency.as_ref(), key.created_at.timestamp())?;
     let mut org = tenancy::require_org(txn, &key.organization_id)?;
+    tenancy::check_fence(txn, new.fence.as_ref())?;
     let mut keys = txn.open_table(KEYS)?;
     let mut secrets = txn.open_table(SECRETS)?;
     if keys.get(key.id.as_str())?.is_some() || secrets.get(new.secret.hash.as_bytes())?.is_some() {
@@ -105,7 +103,31 @@ pub(super) fn create(txn: &WriteTransaction, new: &Creation) -> TxResult<()> {
     txn.open_table(KEYS_BY_ORG)?
         .insert(position(key).key(key.organization_id.as_str()), ())?;
     audit::append(txn, &new.audit)?;
-    if let Some(record) = &new.idempotency {
+    remember(txn, new.idempotency.as_ref())
+}
+
+/// Refuses a token whose record is still live at `now` (epoch seconds). A
+/// record past its ttl is expired and gets replaced, as DynamoDB TTL would
+/// eventually delete it.
+fn refuse_replay(
+    txn: &WriteTransaction,
+    record: Option<&IdempotencyRecord>,
+    now: i64,
+) -> TxResult<()> {
+    let Some(record) = record else {
+        return Ok(());
+    };
+    let idempotency = txn.open_table(IDEMPOTENCY)?;
+    let slot = (record.principal.as_str(), record.token.as_str());
+    let existing: Option<IdempotencyRecord> = read(&idempotency, slot)?;
+    match existing {
+        Some(existing) if existing.ttl > now => Err(StoreError::IdempotencyReplay(existing).into()),
+        _ => Ok(()),
+    }
+}
+
+fn remember(txn: &WriteTransaction, record: Option<&IdempotencyRecord>) -> TxResult<()> {
+    if let Some(record) = record {
         txn.open_table(IDEMPOTENCY)?.insert(
             (record.principal.as_str(), record.token.as_str()),
             encode(record)?.as_slice(),
@@ -140,6 +162,8 @@ fn load_merged(
 /// are applied, so a hash named in both ends up deleted.
 pub(super) fn update(txn: &WriteTransaction, update: &Update) -> TxResult<()> {
     let key = &update.key;
+    refuse_replay(txn, update.idempotency.as_ref(), key.updated_at.timestamp())?;
+    tenancy::check_fence(txn, update.fence.as_ref())?;
     let mut keys = txn.open_table(KEYS)?;
     let stored: KeyRecord = match keys.get(key.id.as_str())? {
         Some(guard) => decode(guard.value())?,
@@ -175,7 +199,7 @@ pub(super) fn update(txn: &WriteTransaction, update: &Update) -> TxResult<()> {
         org.key_count = org.key_count.saturating_sub(1);
         tenancy::save_org(txn, &org)?;
     }
-    Ok(())
+    remember(txn, update.idempotency.as_ref())
 }
 
 /// Lists an organization's keys newest first, filtering while scanning the
@@ -207,6 +231,42 @@ fn matches(query: &KeyQuery, key: &KeyRecord) -> bool {
             .created_by
             .as_ref()
             .is_none_or(|principal| &key.created_by == principal)
+}
+
+/// A creator's personal keys: one read transaction sees every committed key.
+pub(super) fn personal_keys(
+    txn: &ReadTransaction,
+    org: &OrgId,
+    principal: &Principal,
+) -> TxResult<Vec<KeyRecord>> {
+    let query = KeyQuery {
+        organization_id: org.clone(),
+        workspace_id: None,
+        status: None,
+        created_by: Some(principal.clone()),
+        cursor: None,
+        limit: 100,
+    };
+    let mut found = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = list(
+            txn,
+            &KeyQuery {
+                cursor,
+                ..query.clone()
+            },
+        )?;
+        found.extend(
+            page.items
+                .into_iter()
+                .filter(|k| k.key_type == KeyType::Personal),
+        );
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
 }
 
 /// The verify read: one lookup in one table.

@@ -3,7 +3,7 @@
 use keyplane_core::audit::AuditEvent;
 use keyplane_core::id::{OrgId, WorkspaceId};
 use keyplane_core::principal::Principal;
-use keyplane_core::store::StoreError;
+use keyplane_core::store::{MemberFence, StoreError};
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
@@ -108,14 +108,44 @@ pub(super) fn list_workspaces(txn: &ReadTransaction, org: &OrgId) -> TxResult<Ve
 pub(super) fn put_member(
     txn: &WriteTransaction,
     member: &Membership,
+    expected_version: Option<u64>,
     event: &AuditEvent,
 ) -> TxResult<()> {
     require_org(txn, &member.organization_id)?;
+    let stored = load_member(txn, &member.organization_id, &member.principal)?;
+    if stored.map(|m| m.version) != expected_version {
+        return Err(StoreError::VersionConflict.into());
+    }
     txn.open_table(MEMBERS)?.insert(
         (member.organization_id.as_str(), member.principal.as_str()),
         encode(member)?.as_slice(),
     )?;
     audit::append(txn, event)
+}
+
+/// Reads a membership inside a write transaction.
+fn load_member(
+    txn: &WriteTransaction,
+    org: &OrgId,
+    principal: &Principal,
+) -> TxResult<Option<Membership>> {
+    read(
+        &txn.open_table(MEMBERS)?,
+        (org.as_str(), principal.as_str()),
+    )
+}
+
+/// Fails with `MembershipChanged` unless the fenced membership is still
+/// there at the fenced version.
+pub(super) fn check_fence(txn: &WriteTransaction, fence: Option<&MemberFence>) -> TxResult<()> {
+    let Some(fence) = fence else {
+        return Ok(());
+    };
+    let current = load_member(txn, &fence.organization_id, &fence.principal)?;
+    if current.map(|m| m.version) != Some(fence.version) {
+        return Err(StoreError::MembershipChanged.into());
+    }
+    Ok(())
 }
 
 pub(super) fn get_member(
