@@ -12,6 +12,8 @@ pub const MAX_METADATA_ENTRIES: usize = 32;
 pub const MAX_METADATA_KEY_CHARS: usize = 64;
 /// Longest metadata value, in characters.
 pub const MAX_METADATA_VALUE_CHARS: usize = 512;
+/// Longest accepted request id, in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 64;
 
 /// A name: 1 to [`MAX_NAME_CHARS`] characters, no control characters, not
 /// only whitespace. Returns the trimmed name.
@@ -39,10 +41,12 @@ pub fn name(field: &str, raw: &str) -> Result<String, Error> {
     Ok(trimmed.to_owned())
 }
 
-/// Client text that is stored (names, metadata, permissions, model names,
-/// principals, idempotency tokens) must not hold one of our keys: storage
-/// never sees plaintext, even when a user pastes one by mistake. Every such
-/// field passes through here.
+/// Client text that is stored or echoed (names, metadata, permissions, model
+/// names, principals, idempotency tokens, request ids) must not hold one of
+/// our keys: storage, logs and responses never see plaintext, even when a
+/// user pastes one by mistake. Every such field passes through here; text
+/// that is kept anyway ([`printable`], [`printable_long`]) goes through the
+/// same [`redact_keys`](crate::key_format::redact_keys) instead.
 pub fn no_keys(field: &str, text: &str) -> Result<(), Error> {
     if crate::key_format::redact_keys(text) != text {
         return Err(Error::invalid(
@@ -86,11 +90,40 @@ pub fn metadata(map: &BTreeMap<String, String>) -> Result<(), Error> {
     Ok(())
 }
 
-/// A short, printable rendering of client input for error messages: control
-/// characters are escaped and input is cut after a few characters, so an
-/// error can never carry a pasted secret or break a log line.
+/// A request id taken from a client (`X-Request-Id`): returns the id if it
+/// is acceptable client text for a request id — 1 to
+/// [`MAX_REQUEST_ID_CHARS`] characters of `[A-Za-z0-9._-]` holding no
+/// key-shaped text, by the same check as every stored field ([`no_keys`]) —
+/// else `None`. The id is echoed in headers and problem bodies, logged and
+/// stored in audit events, so the caller replaces a refused id with a fresh
+/// one rather than repairing it.
+///
+/// ```
+/// use keyplane_core::key_format::{ApiKey, KeyEnv};
+/// use keyplane_core::validate::request_id;
+///
+/// assert_eq!(request_id("trace-42.a_b"), Some("trace-42.a_b".to_owned()));
+/// assert_eq!(request_id(ApiKey::mint(KeyEnv::Live).expose()), None);
+/// assert_eq!(request_id("has space"), None);
+/// ```
+pub fn request_id(raw: &str) -> Option<String> {
+    let well_formed = (1..=MAX_REQUEST_ID_CHARS).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if !well_formed {
+        return None;
+    }
+    no_keys("request id", raw).ok()?;
+    Some(raw.to_owned())
+}
+
+/// A short, printable rendering of client input for error messages: keys
+/// are redacted, control characters are escaped and input is cut after a
+/// few characters, so an error can never carry a pasted secret or break a
+/// log line.
 pub fn printable(raw: &str) -> String {
-    truncated(raw, 12)
+    truncated(&crate::key_format::redact_keys(raw), 12)
 }
 
 /// Stored free text such as a User-Agent or a leak report's source: escaped,
@@ -115,6 +148,7 @@ fn truncated(raw: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key_format::{ApiKey, KeyEnv};
 
     #[test]
     fn names_are_trimmed_and_bounded() {
@@ -152,9 +186,42 @@ mod tests {
         assert_eq!(printable("a\nb"), "a\\nb");
         assert!(printable(&"k".repeat(100)).ends_with('…'));
         let key = crate::key_format::ApiKey::mint(crate::key_format::KeyEnv::Live);
-        assert!(!printable(key.expose()).contains(&key.expose()[8..20]));
+        assert_eq!(printable(key.expose()), "kp_live_[red…");
         let stored = printable_long(&format!("found {} on a paste site", key.expose()));
         assert!(!stored.contains(&key.expose()[8..]), "{stored}");
         assert!(stored.contains("kp_live_[redacted]"));
+    }
+
+    #[test]
+    fn request_ids_are_short_plain_and_never_key_shaped() {
+        let live = ApiKey::mint(KeyEnv::Live);
+        let test = ApiKey::mint(KeyEnv::Test);
+        let (live, test) = (live.expose(), test.expose());
+        for good in [
+            "a",
+            "trace-42.a_b",
+            "req_0123456789abcdefghij",
+            &"x".repeat(64),
+        ] {
+            assert_eq!(request_id(good).as_deref(), Some(good), "{good}");
+        }
+        let refused = [
+            String::new(),
+            "x".repeat(65),
+            "has space".to_owned(),
+            "new\nline".to_owned(),
+            "café".to_owned(),
+            "a/b".to_owned(),
+            live.to_owned(),
+            test.to_owned(),
+            format!("x{test}"),
+            format!("{test}.y"),
+            format!("kp_test_{test}"),
+            format!("kp_live_kp_{}", &test[3..]),
+            format!("trace-{}", &live[..20]),
+        ];
+        for bad in &refused {
+            assert_eq!(request_id(bad), None, "{bad}");
+        }
     }
 }
