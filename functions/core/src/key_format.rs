@@ -183,27 +183,57 @@ impl Serialize for ApiKey {
     }
 }
 
-/// Replaces everything after a `kp_live_` / `kp_test_` prefix, up to the
-/// next character that cannot be part of a key, with `[redacted]`. For free
-/// text that gets stored, where someone may have pasted a key.
+/// Replaces the run of key characters (`[0-9A-Za-z]`) after every
+/// `kp_live_` / `kp_test_` prefix with `[redacted]`, keeping the prefix so a
+/// reader still sees that a key was there. For free text that gets stored or
+/// echoed, where someone may have pasted a key.
+///
+/// Every occurrence of a prefix counts, including one that starts inside an
+/// earlier prefix or its run (`kp_live_kp_test_…`, keys glued back to back),
+/// and the union of their runs is redacted, so no key body survives however
+/// the text around it is shaped. The result holds no run to redact: it is
+/// its own redaction.
+///
+/// ```
+/// use keyplane_core::key_format::{redact_keys, ApiKey, KeyEnv};
+///
+/// let key = ApiKey::mint(KeyEnv::Test);
+/// let text = format!("kp_live_{} in a note", key.expose());
+/// let redacted = redact_keys(&text);
+/// assert!(!redacted.contains(&key.expose()[8..]));
+/// assert_eq!(redact_keys(&redacted), redacted);
+/// ```
 pub fn redact_keys(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = [KeyEnv::Live, KeyEnv::Test]
-        .iter()
-        .filter_map(|env| rest.find(env.prefix()).map(|i| (i, env.prefix().len())))
-        .min()
-    {
-        let (start, prefix_len) = at;
-        out.push_str(&rest[..start + prefix_len]);
-        let tail = &rest[start + prefix_len..];
-        let secret_len = tail.bytes().take_while(u8::is_ascii_alphanumeric).count();
-        if secret_len > 0 {
-            out.push_str("[redacted]");
+    let bytes = text.as_bytes();
+    let mut secret = vec![false; bytes.len()];
+    for start in 0..bytes.len() {
+        for env in [KeyEnv::Live, KeyEnv::Test] {
+            let prefix = env.prefix().as_bytes();
+            if bytes[start..].starts_with(prefix) {
+                let run = start + prefix.len();
+                for (byte, is_secret) in bytes[run..].iter().zip(&mut secret[run..]) {
+                    if !byte.is_ascii_alphanumeric() {
+                        break;
+                    }
+                    *is_secret = true;
+                }
+            }
         }
-        rest = &tail[secret_len..];
     }
-    out.push_str(rest);
+    // Secret bytes are ASCII, so they are whole characters.
+    let mut out = String::with_capacity(text.len());
+    let mut in_secret = false;
+    for (at, c) in text.char_indices() {
+        if secret[at] {
+            if !in_secret {
+                out.push_str("[redacted]");
+            }
+            in_secret = true;
+        } else {
+            out.push(c);
+            in_secret = false;
+        }
+    }
     out
 }
 
@@ -327,6 +357,147 @@ mod tests {
         let text = key.expose();
         let hint = key.hint();
         assert_eq!(hint, format!("{}…{}", &text[..11], &text[text.len() - 4..]));
+    }
+
+    /// The 32 random characters of a key: what must never survive redaction.
+    fn body(key: &str) -> &str {
+        &key[8..8 + BODY_LEN]
+    }
+
+    #[test]
+    fn redaction_covers_every_prefix_however_they_overlap() {
+        let a = ApiKey::mint(KeyEnv::Test);
+        let b = ApiKey::mint(KeyEnv::Live);
+        let (a, b) = (a.expose(), b.expose());
+        let tail = &a[8..]; // 38 key characters
+        let cases = [
+            (a.to_owned(), "kp_test_[redacted]".to_owned()),
+            (
+                format!("kp_test_kp_test_{tail}"),
+                "kp_test_[redacted]_test_[redacted]".to_owned(),
+            ),
+            (
+                format!("kp_live_kp_test_{tail}"),
+                "kp_live_[redacted]_test_[redacted]".to_owned(),
+            ),
+            (
+                format!("kp_test_kp_live_{tail}"),
+                "kp_test_[redacted]_live_[redacted]".to_owned(),
+            ),
+            (
+                format!("kp_kp_test_{tail}"),
+                "kp_kp_test_[redacted]".to_owned(),
+            ),
+            (
+                format!("kp_testkp_test_{tail}"),
+                "kp_testkp_test_[redacted]".to_owned(),
+            ),
+            (format!("x{a}"), "xkp_test_[redacted]".to_owned()),
+            (format!("9{a}9"), "9kp_test_[redacted]".to_owned()),
+            (
+                format!("{a}{b}"),
+                "kp_test_[redacted]_live_[redacted]".to_owned(),
+            ),
+            (
+                format!("{a}{a}{a}"),
+                "kp_test_[redacted]_test_[redacted]_test_[redacted]".to_owned(),
+            ),
+            (
+                format!("{a},{b}"),
+                "kp_test_[redacted],kp_live_[redacted]".to_owned(),
+            ),
+            (
+                format!("{a}é{a}"),
+                "kp_test_[redacted]ékp_test_[redacted]".to_owned(),
+            ),
+            (
+                format!("{a}_{a}"),
+                "kp_test_[redacted]_kp_test_[redacted]".to_owned(),
+            ),
+            ("kp_test_".to_owned(), "kp_test_".to_owned()),
+            (
+                "kp_test_-x kp_live_".to_owned(),
+                "kp_test_-x kp_live_".to_owned(),
+            ),
+            (
+                "kp_test_[redacted]".to_owned(),
+                "kp_test_[redacted]".to_owned(),
+            ),
+            ("no key here".to_owned(), "no key here".to_owned()),
+            (String::new(), String::new()),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(redact_keys(&text), expected, "{text}");
+        }
+    }
+
+    /// Text pieces that stress the prefix matching: partial and whole
+    /// prefixes, key characters, separators and multi-byte characters.
+    const PIECES: [&str; 12] = [
+        "",
+        "k",
+        "kp_",
+        "kp_test",
+        "kp_test_",
+        "kp_live_",
+        "_",
+        "A9",
+        "é",
+        " ",
+        "-",
+        "kp_test_kp_",
+    ];
+
+    /// Redaction holds no key body, and redacting again changes nothing.
+    #[track_caller]
+    fn assert_redacted(text: &str, keys: &[&str]) {
+        let redacted = redact_keys(text);
+        for key in keys {
+            assert!(!redacted.contains(body(key)), "{text} -> {redacted}");
+        }
+        assert_eq!(redact_keys(&redacted), redacted, "{text}");
+    }
+
+    #[test]
+    fn no_key_body_survives_any_two_pieces_on_either_side() {
+        let keys = [ApiKey::mint(KeyEnv::Test), ApiKey::mint(KeyEnv::Live)];
+        for key in &keys {
+            let key = key.expose();
+            for before in PIECES
+                .iter()
+                .flat_map(|x| PIECES.map(|y| format!("{x}{y}")))
+            {
+                for after in PIECES
+                    .iter()
+                    .flat_map(|x| PIECES.map(|y| format!("{x}{y}")))
+                {
+                    assert_redacted(&format!("{before}{key}{after}"), &[key]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_key_body_survives_random_text_around_several_keys() {
+        use rand::seq::IndexedRandom;
+        use rand::Rng;
+
+        let mut rng = rand::rng();
+        for _ in 0..2_000 {
+            let keys: Vec<ApiKey> = (0..rng.random_range(1..=3))
+                .map(|_| ApiKey::mint(*[KeyEnv::Live, KeyEnv::Test].choose(&mut rng).expect("two")))
+                .collect();
+            let mut text = String::new();
+            for key in &keys {
+                for _ in 0..rng.random_range(0..4) {
+                    text.push_str(PIECES.choose(&mut rng).expect("pieces"));
+                }
+                text.push_str(key.expose());
+            }
+            text.push_str(PIECES.choose(&mut rng).expect("pieces"));
+            let exposed: Vec<&str> = keys.iter().map(ApiKey::expose).collect();
+            assert_redacted(&text, &exposed);
+        }
     }
 
     #[test]

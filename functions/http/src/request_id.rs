@@ -1,6 +1,8 @@
-//! Request ids: taken from `x-request-id` when it is sane, minted otherwise;
-//! echoed in the response header and in problem+json bodies, and recorded
-//! in the request's tracing span.
+//! Request ids: taken from `x-request-id` when
+//! [`keyplane_core::validate::request_id`] accepts it (plain, short, not
+//! key-shaped), minted otherwise; echoed in the response header and in
+//! problem+json bodies, recorded in the request's tracing span and stored in
+//! audit events.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
@@ -18,24 +20,14 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-fn acceptable(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
 /// Middleware: assigns the id and stamps it on the response.
 pub async fn assign(mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|id| acceptable(id))
-        .map_or_else(
-            || format!("req_{}", Alphanumeric.sample_string(&mut rand::rng(), 20)),
-            str::to_owned,
-        );
+        .and_then(keyplane_core::validate::request_id)
+        .unwrap_or_else(|| format!("req_{}", Alphanumeric.sample_string(&mut rand::rng(), 20)));
     req.extensions_mut().insert(RequestId(id.clone()));
     let response = next.run(req).await;
     stamp(response, &id).await
