@@ -137,14 +137,14 @@ pub fn may_grant(
         _ => {
             return Err(Error::forbidden(
                 "ROLE_EXCEEDS_CREATOR",
-                "the key's role is higher than the role its creator holds over the key's scope",
+                "the key's role is higher than the role held over the key's scope by whoever gives it (you, or the creator of a personal key)",
             ))
         }
     }
     if !crate::permission::covers(&grantor.permissions(), permissions) {
         return Err(Error::forbidden(
             "PERMISSIONS_EXCEED_CREATOR",
-            "the key's permissions go beyond its creator's permissions",
+            "the key's permissions go beyond those held by whoever gives them (you, or the creator of a personal key)",
         ));
     }
     Ok(())

@@ -106,7 +106,9 @@ impl Keyplane {
             action: action.to_owned(),
             target: target.to_owned(),
             source: source.map(|s| crate::validate::printable_long(&s)),
-            request_id,
+            // Every host (the Router, Lambda, tests) hands us its request
+            // id; whatever it is, only a plain, key-free one is stored.
+            request_id: request_id.and_then(|id| crate::validate::request_id(&id)),
             ttl: (at + AUDIT_RETENTION).timestamp(),
         }
     }

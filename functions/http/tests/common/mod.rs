@@ -160,6 +160,7 @@ pub struct Req {
     secret: Option<String>,
     signed_offset: Duration,
     tampered: Option<Vec<u8>>,
+    after_signing: Vec<(String, String)>,
 }
 
 impl Req {
@@ -175,6 +176,7 @@ impl Req {
             secret: None,
             signed_offset: Duration::zero(),
             tampered: None,
+            after_signing: Vec::new(),
         }
     }
 
@@ -218,6 +220,13 @@ impl Req {
     /// Sends `body` instead of the body that was signed.
     pub fn tamper(mut self, body: &Value) -> Self {
         self.tampered = Some(serde_json::to_vec(body).unwrap());
+        self
+    }
+
+    /// A header added after the request was signed, as a replaying
+    /// attacker would.
+    pub fn header_after_signing(mut self, name: &str, value: &str) -> Self {
+        self.after_signing.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -437,6 +446,12 @@ impl TestApp {
         if let Some(body) = &req.tampered {
             body.clone_into(request.body_mut());
         }
+        for (name, value) in &req.after_signing {
+            request.headers_mut().insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
         let response = self
             .router
             .clone()
@@ -520,11 +535,20 @@ impl TestApp {
         arn
     }
 
-    /// Creates a key as `by`, expecting 201; the answer. Like a
+    /// Creates a key as `by`, expecting 201; the answer.
+    pub async fn create_key(&self, by: &str, body: Value) -> Value {
+        self.create_key_answer(by, body)
+            .await
+            .expect(201)
+            .json
+            .clone()
+    }
+
+    /// Asks to create a key as `by`; whatever the Router answers. Like a
     /// well-behaved client, it sends a fresh (signed) `Idempotency-Key`:
     /// without one, two identical creates signed in the same second are one
     /// request.
-    pub async fn create_key(&self, by: &str, body: Value) -> Value {
+    pub async fn create_key_answer(&self, by: &str, body: Value) -> TestResponse {
         let token = keyplane_core::id::EventId::generate().to_string();
         self.call(
             Some(by),
@@ -534,9 +558,6 @@ impl TestApp {
             &[("idempotency-key", &token)],
         )
         .await
-            .expect(201)
-            .json
-            .clone()
     }
 
     /// Creates a key as `by`: `(plaintext, key_id)`.
