@@ -301,6 +301,68 @@ async fn verify_is_one_get_item_and_no_write() {
 }
 
 #[tokio::test]
+async fn an_organization_key_checks_the_workspace_with_one_more_read() {
+    let Some(world) = World::on_moto("an_organization_key_checks_the_workspace").await else {
+        return;
+    };
+    let (org, ws) = world.org().await;
+    let (_, foreign) = world.org().await;
+    let org_wide = world
+        .create(
+            CreateKey {
+                scope: ScopeKind::Organization,
+                workspace_id: None,
+                ..workspace_key(&org, &ws)
+            },
+            None,
+        )
+        .await;
+    let workspace = world.create(workspace_key(&org, &ws), None).await;
+    world.calls.take();
+    let verify = |key: &ApiKey, workspace: Option<&WorkspaceId>| VerifyKey {
+        workspace_id: workspace.cloned(),
+        ..verify_request(key, None)
+    };
+
+    let cases = [
+        (&org_wide.key, None, VerifyCode::Valid, &["GetItem"][..]),
+        (
+            &org_wide.key,
+            Some(&ws),
+            VerifyCode::Valid,
+            &["GetItem", "GetItem"][..],
+        ),
+        (
+            &org_wide.key,
+            Some(&foreign),
+            VerifyCode::Forbidden,
+            &["GetItem", "GetItem"][..],
+        ),
+        (
+            &workspace.key,
+            Some(&ws),
+            VerifyCode::Valid,
+            &["GetItem"][..],
+        ),
+        (
+            &workspace.key,
+            Some(&foreign),
+            VerifyCode::Forbidden,
+            &["GetItem"][..],
+        ),
+    ];
+    for (key, asked, code, calls) in cases {
+        let verdict = world
+            .keyplane
+            .verify(verify(key, asked))
+            .await
+            .expect("verify");
+        assert_eq!(verdict.code, code, "{asked:?}");
+        assert_eq!(world.calls.take(), names(calls), "{asked:?}");
+    }
+}
+
+#[tokio::test]
 async fn no_attribute_holds_a_plaintext_key_after_a_whole_lifecycle() {
     let Some(world) = World::on_moto("no_attribute_holds_a_plaintext_key").await else {
         return;
