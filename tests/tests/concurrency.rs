@@ -1,9 +1,12 @@
 //! Concurrency through the use cases: quotas hold, credits never go below
-//! zero, idempotent creates mint one key.
+//! zero, idempotent creates mint one key, and no personal key outlives its
+//! creator's rights whatever the interleaving.
 #![allow(clippy::unwrap_used)]
 
 use futures::future::join_all;
+use keyplane_core::key::KeyType;
 use keyplane_core::service::{CreateKey, CreateOutcome, IdempotencyToken, ListKeys, VerifyCode};
+use keyplane_core::tenancy::{OrgRole, WorkspaceRole};
 use keyplane_tests::{caller, workspace_key, World, ADMIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -194,4 +197,104 @@ async fn retries_with_one_idempotency_key_mint_one_key() {
         .await
         .unwrap();
     assert!(matches!(later, CreateOutcome::Created(_)));
+}
+
+/// Many personal creates racing one removal: whatever interleaving the
+/// scheduler picks, once the removal has returned no personal key of the
+/// removed member verifies `VALID` — neither those created before nor any
+/// whose creation was decided before and written after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn personal_creates_racing_a_removal_leave_no_valid_key() {
+    const BOB: &str = "arn:aws:iam::444444444444:user/bob";
+    for _round in 0..10 {
+        let world = World::new();
+        let (org, ws) = world.org().await;
+        world
+            .member(
+                &org,
+                BOB,
+                OrgRole::Member,
+                &[(&ws, WorkspaceRole::Editor)],
+                None,
+            )
+            .await
+            .unwrap();
+        let personal = CreateKey {
+            key_type: KeyType::Personal,
+            ..workspace_key(&org, &ws)
+        };
+        let creates: Vec<_> = (0..16)
+            .map(|_| {
+                let (world, req) = (world.clone(), personal.clone());
+                tokio::spawn(async move { world.create(BOB, req).await })
+            })
+            .collect();
+        let removal = {
+            let (world, org) = (world.clone(), org.clone());
+            tokio::spawn(async move {
+                world
+                    .keyplane
+                    .delete_member(&caller(ADMIN), &org, &keyplane_tests::principal(BOB))
+                    .await
+            })
+        };
+        removal.await.unwrap().unwrap();
+        for created in join_all(creates).await {
+            match created.unwrap() {
+                Ok(key) => assert_ne!(world.verify(&key.key).await.code, VerifyCode::Valid),
+                Err(err) => assert!(
+                    ["MEMBERSHIP_CHANGED", "ORGANIZATION_NOT_FOUND"].contains(&err.code),
+                    "{err:?}"
+                ),
+            }
+        }
+    }
+}
+
+/// A role cut racing personal creates with the old rights: afterwards no
+/// live personal key carries more than the member now holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn personal_creates_racing_a_role_cut_never_keep_the_old_rights() {
+    const BOB: &str = "arn:aws:iam::444444444444:user/bob";
+    for _round in 0..10 {
+        let world = World::new();
+        let (org, ws) = world.org().await;
+        let editor = [(&ws, WorkspaceRole::Editor)];
+        world
+            .member(&org, BOB, OrgRole::Member, &editor, None)
+            .await
+            .unwrap();
+        let personal = CreateKey {
+            key_type: KeyType::Personal,
+            permissions: vec!["models:*".into()],
+            ..workspace_key(&org, &ws)
+        };
+        let creates: Vec<_> = (0..16)
+            .map(|_| {
+                let (world, req) = (world.clone(), personal.clone());
+                tokio::spawn(async move { world.create(BOB, req).await })
+            })
+            .collect();
+        let cut = {
+            let (world, org, ws) = (world.clone(), org.clone(), ws.clone());
+            tokio::spawn(async move {
+                world
+                    .member(
+                        &org,
+                        BOB,
+                        OrgRole::Member,
+                        &[(&ws, WorkspaceRole::Editor)],
+                        Some(vec!["models:small".into()]),
+                    )
+                    .await
+            })
+        };
+        cut.await.unwrap().unwrap();
+        for created in join_all(creates).await {
+            match created.unwrap() {
+                Ok(key) => assert_eq!(world.verify(&key.key).await.code, VerifyCode::Disabled),
+                Err(err) => assert_eq!(err.code, "MEMBERSHIP_CHANGED", "{err:?}"),
+            }
+        }
+    }
 }

@@ -25,7 +25,10 @@ use super::rules::{refuse_if_revoked, validate_expiry};
 use super::view::KeyView;
 use super::{Caller, Keyplane};
 
-/// Changes to a key. Absent fields stay as they are.
+/// Changes to a key. Absent fields stay as they are. Narrowing needs the
+/// right to manage the key; widening (a higher role, new permissions, a
+/// later or no expiry, enabling) needs the right to create the key as it
+/// would be — for a personal key, being its creator.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchKey {

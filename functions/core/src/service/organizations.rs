@@ -55,7 +55,9 @@ pub struct PutMember {
     /// Role per workspace.
     #[serde(default)]
     pub workspace_roles: BTreeMap<WorkspaceId, WorkspaceRole>,
-    /// Permission patterns the member may give keys; everything when omitted.
+    /// Permission patterns the member may give keys; everything (`*`) when
+    /// omitted. Never more than the caller holds, unless the caller is a
+    /// platform admin.
     pub permissions: Option<Vec<String>>,
 }
 

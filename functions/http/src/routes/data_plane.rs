@@ -58,7 +58,10 @@ pub struct LeakReceived {
 }
 
 /// Report a leaked key. Anyone may; the answer is the same whether or not
-/// the key existed, and a real key is disabled at once.
+/// the key existed. A live secret never verifies `VALID` again: the current
+/// secret disables its key until a roll replaces it; a previous secret in its
+/// roll grace period ends at once. A secret whose grace had ended is only
+/// audited.
 #[utoipa::path(post, path = "/v1/keys/report-leak", tag = "data plane", request_body = ReportLeak,
     responses((status = 202, body = LeakReceived), (status = "4XX", body = Problem)))]
 pub async fn report_leak(

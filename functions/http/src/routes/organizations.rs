@@ -116,8 +116,10 @@ pub async fn list_members(
     }))
 }
 
-/// Set a member's roles (owners). Lowering a member disables the personal
-/// keys that now exceed their rights.
+/// Set a member's roles (owners). Nobody but a platform admin grants
+/// permissions beyond their own, to anyone, themselves included. Lowering a
+/// member disables, before this answers, the personal keys that now exceed
+/// their rights.
 #[utoipa::path(put, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations", request_body = PutMember,
     params(("org" = String, Path, description = "organization id"),
            ("principal" = String, Path, description = "URL-encoded IAM ARN")),
@@ -136,7 +138,8 @@ pub async fn put_member(
     ))
 }
 
-/// Remove a member (owners); their personal keys are disabled.
+/// Remove a member (owners); their personal keys are disabled before this
+/// answers. A retry after an interrupted removal finishes it.
 #[utoipa::path(delete, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations",
     params(("org" = String, Path, description = "organization id"),
            ("principal" = String, Path, description = "URL-encoded IAM ARN")),
