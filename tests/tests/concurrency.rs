@@ -4,10 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use futures::future::join_all;
+use keyplane_core::id::{OrgId, WorkspaceId};
 use keyplane_core::key::KeyType;
+use keyplane_core::service::CreatedKey;
 use keyplane_core::service::{CreateKey, CreateOutcome, IdempotencyToken, ListKeys, VerifyCode};
 use keyplane_core::tenancy::{OrgRole, WorkspaceRole};
-use keyplane_tests::{caller, workspace_key, World, ADMIN};
+use keyplane_core::Error;
+use keyplane_tests::{caller, principal, workspace_key, World, ADMIN};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_creates_against_a_quota_of_ten_make_exactly_ten_keys() {
@@ -199,48 +202,73 @@ async fn retries_with_one_idempotency_key_mint_one_key() {
     assert!(matches!(later, CreateOutcome::Created(_)));
 }
 
+const BOB: &str = "arn:aws:iam::444444444444:user/bob";
+
+/// A world where bob edits a workspace, and his personal key request.
+async fn bob_the_editor(permissions: &[&str]) -> (World, OrgId, WorkspaceId, CreateKey) {
+    let world = World::new();
+    let (org, ws) = world.org().await;
+    world
+        .member(
+            &org,
+            BOB,
+            OrgRole::Member,
+            &[(&ws, WorkspaceRole::Editor)],
+            None,
+        )
+        .await
+        .unwrap();
+    let personal = CreateKey {
+        key_type: KeyType::Personal,
+        permissions: permissions.iter().map(|p| p.to_string()).collect(),
+        ..workspace_key(&org, &ws)
+    };
+    (world, org, ws, personal)
+}
+
+/// Sixteen creates of `personal` by bob racing `change`; their results,
+/// collected after `change` has returned (and succeeded).
+async fn creates_racing<F>(
+    world: &World,
+    personal: &CreateKey,
+    change: F,
+) -> Vec<Result<CreatedKey, Error>>
+where
+    F: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let creates: Vec<_> = (0..16)
+        .map(|_| {
+            let (world, req) = (world.clone(), personal.clone());
+            tokio::spawn(async move { world.create(BOB, req).await })
+        })
+        .collect();
+    tokio::spawn(change).await.unwrap().unwrap();
+    join_all(creates)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
 /// Many personal creates racing one removal: whatever interleaving the
 /// scheduler picks, once the removal has returned no personal key of the
 /// removed member verifies `VALID` — neither those created before nor any
 /// whose creation was decided before and written after.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn personal_creates_racing_a_removal_leave_no_valid_key() {
-    const BOB: &str = "arn:aws:iam::444444444444:user/bob";
     for _round in 0..10 {
-        let world = World::new();
-        let (org, ws) = world.org().await;
-        world
-            .member(
-                &org,
-                BOB,
-                OrgRole::Member,
-                &[(&ws, WorkspaceRole::Editor)],
-                None,
-            )
-            .await
-            .unwrap();
-        let personal = CreateKey {
-            key_type: KeyType::Personal,
-            ..workspace_key(&org, &ws)
-        };
-        let creates: Vec<_> = (0..16)
-            .map(|_| {
-                let (world, req) = (world.clone(), personal.clone());
-                tokio::spawn(async move { world.create(BOB, req).await })
-            })
-            .collect();
+        let (world, org, _, personal) = bob_the_editor(&["models:*"]).await;
         let removal = {
-            let (world, org) = (world.clone(), org.clone());
-            tokio::spawn(async move {
+            let world = world.clone();
+            async move {
                 world
                     .keyplane
-                    .delete_member(&caller(ADMIN), &org, &keyplane_tests::principal(BOB))
+                    .delete_member(&caller(ADMIN), &org, &principal(BOB))
                     .await
-            })
+            }
         };
-        removal.await.unwrap().unwrap();
-        for created in join_all(creates).await {
-            match created.unwrap() {
+        for created in creates_racing(&world, &personal, removal).await {
+            match created {
                 Ok(key) => assert_ne!(world.verify(&key.key).await.code, VerifyCode::Valid),
                 Err(err) => assert!(
                     ["MEMBERSHIP_CHANGED", "ORGANIZATION_NOT_FOUND"].contains(&err.code),
@@ -255,43 +283,20 @@ async fn personal_creates_racing_a_removal_leave_no_valid_key() {
 /// live personal key carries more than the member now holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn personal_creates_racing_a_role_cut_never_keep_the_old_rights() {
-    const BOB: &str = "arn:aws:iam::444444444444:user/bob";
     for _round in 0..10 {
-        let world = World::new();
-        let (org, ws) = world.org().await;
-        let editor = [(&ws, WorkspaceRole::Editor)];
-        world
-            .member(&org, BOB, OrgRole::Member, &editor, None)
-            .await
-            .unwrap();
-        let personal = CreateKey {
-            key_type: KeyType::Personal,
-            permissions: vec!["models:*".into()],
-            ..workspace_key(&org, &ws)
-        };
-        let creates: Vec<_> = (0..16)
-            .map(|_| {
-                let (world, req) = (world.clone(), personal.clone());
-                tokio::spawn(async move { world.create(BOB, req).await })
-            })
-            .collect();
+        let (world, org, ws, personal) = bob_the_editor(&["models:*"]).await;
         let cut = {
-            let (world, org, ws) = (world.clone(), org.clone(), ws.clone());
-            tokio::spawn(async move {
+            let world = world.clone();
+            async move {
+                let editor = [(&ws, WorkspaceRole::Editor)];
+                let small = Some(vec!["models:small".to_owned()]);
                 world
-                    .member(
-                        &org,
-                        BOB,
-                        OrgRole::Member,
-                        &[(&ws, WorkspaceRole::Editor)],
-                        Some(vec!["models:small".into()]),
-                    )
+                    .member(&org, BOB, OrgRole::Member, &editor, small)
                     .await
-            })
+            }
         };
-        cut.await.unwrap().unwrap();
-        for created in join_all(creates).await {
-            match created.unwrap() {
+        for created in creates_racing(&world, &personal, cut).await {
+            match created {
                 Ok(key) => assert_eq!(world.verify(&key.key).await.code, VerifyCode::Disabled),
                 Err(err) => assert_eq!(err.code, "MEMBERSHIP_CHANGED", "{err:?}"),
             }
