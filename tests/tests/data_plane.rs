@@ -26,7 +26,7 @@ async fn malformed_keys_are_rejected_with_their_reason_before_any_lookup() {
     for (text, reason) in cases {
         let verdict = world.verify(&ApiKey::from_plaintext(text)).await;
         assert_eq!(
-            (verdict.code, verdict.reason),
+            (verdict.code, verdict.reason.as_deref()),
             (VerifyCode::Malformed, Some(reason)),
             "{text}"
         );

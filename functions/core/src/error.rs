@@ -114,3 +114,9 @@ impl From<StoreError> for Error {
         }
     }
 }
+
+impl From<keyplane_api::InvalidInput> for Error {
+    fn from(err: keyplane_api::InvalidInput) -> Self {
+        Error::invalid(err.code, err.message)
+    }
+}

@@ -1,15 +1,15 @@
 //! Keys and the secret items that verify reads.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::id::{KeyId, OrgId, WorkspaceId};
 use crate::key_format::KeyHash;
 use crate::principal::Principal;
-use crate::tenancy::{Membership, OrgRole, WorkspaceRole};
+use crate::tenancy::{Membership, OrgRole};
+pub use keyplane_api::key::{DisabledReason, DisplayStatus, KeyRole, KeyScope, KeyType};
 
 /// How long a pending (two-phase) key may wait for activation.
 pub const PENDING_LIFETIME: Duration = Duration::hours(1);
@@ -19,73 +19,8 @@ pub const REVOKED_RETENTION: Duration = Duration::days(30);
 /// Longest roll grace period, in seconds.
 pub const MAX_GRACE_SECONDS: u32 = 86_400;
 
-/// What a key can reach.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum KeyScope {
-    /// One workspace.
-    Workspace {
-        /// The workspace.
-        workspace_id: WorkspaceId,
-    },
-    /// Every workspace of the organization, now and later.
-    Organization,
-    /// A chosen set of the organization's workspaces.
-    Workspaces {
-        /// The workspaces.
-        workspace_ids: BTreeSet<WorkspaceId>,
-    },
-}
-
-impl KeyScope {
-    /// Does the key reach `workspace`?
-    pub fn covers(&self, workspace: &WorkspaceId) -> bool {
-        match self {
-            KeyScope::Workspace { workspace_id } => workspace_id == workspace,
-            KeyScope::Organization => true,
-            KeyScope::Workspaces { workspace_ids } => workspace_ids.contains(workspace),
-        }
-    }
-
-    /// Is this an organization key (rather than a workspace key)?
-    pub fn is_organization_key(&self) -> bool {
-        !matches!(self, KeyScope::Workspace { .. })
-    }
-}
-
-/// Personal keys act as their creator; service keys stand for a system.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyType {
-    /// Acts as its creator, never beyond the creator's rights.
-    Personal,
-    /// Not tied to a person; its name is the actor.
-    Service,
-}
-
-/// What a key may do in its scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyRole {
-    /// Read.
-    Viewer,
-    /// Read and write.
-    Editor,
-    /// Everything in scope.
-    Owner,
-}
-
-impl From<WorkspaceRole> for KeyRole {
-    fn from(role: WorkspaceRole) -> Self {
-        match role {
-            WorkspaceRole::Viewer => KeyRole::Viewer,
-            WorkspaceRole::Editor => KeyRole::Editor,
-        }
-    }
-}
-
 /// Stored lifecycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyStatus {
     /// Created in two phases and not activated yet.
@@ -96,40 +31,6 @@ pub enum KeyStatus {
     Disabled,
     /// Final.
     Revoked,
-}
-
-/// Why a key is disabled. Serialized with the names clients have always
-/// seen in `disabled_reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DisabledReason {
-    /// Someone with the right to manage the key disabled it.
-    #[serde(rename = "disabled_by_user")]
-    Manual,
-    /// A live secret of the key was reported as leaked. The key can be
-    /// enabled again only after a roll has replaced that secret.
-    #[serde(alias = "rolled_after_leak")]
-    LeakReported,
-    /// A personal key whose creator left the organization or lost the
-    /// rights the key carries.
-    CreatorAccessLost,
-}
-
-/// Status as a client sees it: the stored status, or `expired` once the
-/// key's expiry (or a pending key's activation window) has passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DisplayStatus {
-    /// See [`KeyStatus::Pending`].
-    Pending,
-    /// See [`KeyStatus::Active`].
-    Active,
-    /// See [`KeyStatus::Disabled`].
-    Disabled,
-    /// See [`KeyStatus::Revoked`].
-    Revoked,
-    /// Past its expiry.
-    Expired,
 }
 
 /// One secret of a key that still verifies (or still answers `REVOKED`).

@@ -6,14 +6,12 @@
 //! comes from an injected [`Clock`](clock::Clock).
 
 pub mod audit;
+pub use keyplane_api::{id, key_format, principal};
 pub mod clock;
 pub mod error;
-pub mod id;
 pub mod key;
-pub mod key_format;
 pub mod permission;
 pub mod policy;
-pub mod principal;
 pub mod service;
 pub mod store;
 pub mod tenancy;

@@ -11,33 +11,13 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use keyplane_api::problem::Problem;
 use keyplane_core::{Error, ErrorKind};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::auth::AuthError;
 
 /// Media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// A problem+json body.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Problem {
-    /// A URI naming the problem type; one per `code`.
-    #[serde(rename = "type")]
-    pub problem_type: String,
-    /// Short summary of the status.
-    pub title: String,
-    /// HTTP status.
-    pub status: u16,
-    /// What went wrong, for people.
-    pub detail: String,
-    /// Stable machine-readable code.
-    pub code: String,
-    /// The request id, to quote when asking for help.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
-}
 
 /// An error response.
 #[derive(Debug, Clone)]
@@ -105,6 +85,12 @@ impl From<Error> for ApiError {
             api.www_authenticate = Some("Bearer");
         }
         api
+    }
+}
+
+impl From<keyplane_api::InvalidInput> for ApiError {
+    fn from(err: keyplane_api::InvalidInput) -> Self {
+        Error::from(err).into()
     }
 }
 

@@ -17,8 +17,9 @@ mod openapi;
 mod request_id;
 mod routes;
 
-pub use error::{ApiError, Problem, PROBLEM_JSON};
+pub use error::{ApiError, PROBLEM_JSON};
 pub use extract::BODY_LIMIT;
+pub use keyplane_api::problem::Problem;
 pub use openapi::ApiDoc;
 
 use auth::Identify;

@@ -19,7 +19,7 @@ use crate::routes::{audit, data_plane, keys, meta, organizations, usage};
         data_plane::verify, data_plane::whoami, data_plane::report_leak,
         meta::healthz, meta::openapi,
     ),
-    components(schemas(crate::error::Problem)),
+    components(schemas(keyplane_api::problem::Problem)),
     modifiers(&Security),
 )]
 pub struct ApiDoc;

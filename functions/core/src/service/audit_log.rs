@@ -1,9 +1,5 @@
 //! Reading the audit log.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-use crate::audit::AuditEvent;
 use crate::id::OrgId;
 use crate::policy;
 use crate::store::StoreError;
@@ -11,26 +7,7 @@ use crate::Error;
 
 use super::rules::page_limit;
 use super::{Caller, Keyplane};
-
-/// Audit query.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–100 (default 50).
-    pub limit: Option<usize>,
-}
-
-/// A page of audit events.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AuditPage {
-    /// Events, newest first.
-    pub items: Vec<AuditEvent>,
-    /// Cursor for the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-}
+use keyplane_api::audit::{AuditPage, AuditQuery};
 
 impl Keyplane {
     /// Audit events of an organization; owners.

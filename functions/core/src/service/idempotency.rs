@@ -15,8 +15,9 @@ use crate::principal::Principal;
 use crate::store::IdempotencyRecord;
 use crate::{validate, Error};
 
-use super::view::KeyView;
+use super::view;
 use super::Keyplane;
+use keyplane_api::keys::KeyView;
 
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
@@ -125,6 +126,6 @@ impl Keyplane {
             .get_key(&record.key_id)
             .await?
             .ok_or_else(|| Error::not_found("KEY_NOT_FOUND", "key", record.key_id.as_str()))?;
-        Ok(KeyView::of(&key, self.clock.now()))
+        Ok(view::masked(&key, self.clock.now()))
     }
 }

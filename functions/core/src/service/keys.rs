@@ -1,15 +1,7 @@
 //! Creating, reading and listing keys.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-use crate::id::{KeyId, OrgId, WorkspaceId};
-use crate::key::{
-    DisplayStatus, KeyRecord, KeyRole, KeyScope, KeyStatus, KeyType, LiveSecret, PENDING_LIFETIME,
-};
+use crate::id::KeyId;
+use crate::key::{DisplayStatus, KeyRecord, KeyScope, KeyStatus, LiveSecret, PENDING_LIFETIME};
 use crate::key_format::ApiKey;
 use crate::policy::{self, Grant};
 use crate::store::{KeyQuery, NewKey, StoreError};
@@ -17,54 +9,12 @@ use crate::{permission, validate, Error};
 
 use super::idempotency::{self, IdempotencyToken};
 use super::rules;
-use super::view::{KeyPage, KeyView};
+use super::view;
 use super::{Caller, Keyplane};
+use keyplane_api::keys::{CreateKey, KeyPage, KeyView, ListKeys, ScopeKind};
 
 /// Largest credit limit.
 pub const MAX_CREDITS: u64 = 1_000_000_000_000_000;
-
-/// Whether a key is a workspace key or an organization key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ScopeKind {
-    /// One workspace (`workspace_id` required).
-    Workspace,
-    /// The organization: all workspaces, or `workspace_ids` when given.
-    Organization,
-}
-
-/// Request to create a key.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKey {
-    /// Organization that will own the key.
-    pub organization_id: OrgId,
-    /// Workspace key or organization key.
-    pub scope: ScopeKind,
-    /// The workspace of a workspace key.
-    pub workspace_id: Option<WorkspaceId>,
-    /// For an organization key: the workspaces it reaches; all when omitted.
-    pub workspace_ids: Option<BTreeSet<WorkspaceId>>,
-    /// Personal (acts as you) or service (acts as its name).
-    #[serde(rename = "type")]
-    pub key_type: KeyType,
-    /// Name; the key id when omitted.
-    pub name: Option<String>,
-    /// Role within the scope; never above your own.
-    pub role: KeyRole,
-    /// Permission patterns such as `models:gpt-4o` or `models:*`.
-    #[serde(default)]
-    pub permissions: Vec<String>,
-    /// When the key stops working.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Credit limit spent by verify with a `cost`; unmetered when omitted.
-    pub credits: Option<u64>,
-    /// Free-form labels.
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
-    /// `false` creates the key `pending` until activated (two-phase create).
-    pub activate: Option<bool>,
-}
 
 /// A freshly minted key: the only time the plaintext is available.
 #[derive(Debug)]
@@ -85,26 +35,10 @@ pub enum CreateOutcome {
     Replayed(KeyView),
 }
 
-/// Which keys to list.
-#[derive(Debug, Clone, Deserialize, ToSchema, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct ListKeys {
-    /// Organization.
-    pub organization_id: OrgId,
-    /// Keys reaching this workspace.
-    pub workspace_id: Option<WorkspaceId>,
-    /// Keys with this status.
-    pub status: Option<DisplayStatus>,
-    /// Cursor from the previous page.
-    pub cursor: Option<String>,
-    /// Page size, 1–100 (default 50).
-    pub limit: Option<usize>,
-}
-
-impl CreateKey {
-    fn scope(&self) -> Result<KeyScope, Error> {
-        match (self.scope, &self.workspace_id, &self.workspace_ids) {
+/// The reach a create request asks for.
+fn scope_of(req: &CreateKey) -> Result<KeyScope, Error> {
+    {
+        match (req.scope, &req.workspace_id, &req.workspace_ids) {
             (ScopeKind::Workspace, Some(ws), None) => Ok(KeyScope::Workspace { workspace_id: ws.clone() }),
             (ScopeKind::Workspace, _, _) => Err(Error::invalid(
                 "INVALID_SCOPE",
@@ -132,7 +66,7 @@ impl Keyplane {
         token: Option<&IdempotencyToken>,
     ) -> Result<CreateOutcome, Error> {
         let now = self.clock.now();
-        let scope = req.scope()?;
+        let scope = scope_of(&req)?;
         let name = req
             .name
             .as_deref()
@@ -236,7 +170,7 @@ impl Keyplane {
         match written {
             Ok(()) => Ok(CreateOutcome::Created(CreatedKey {
                 key: plaintext,
-                view: KeyView::of(&record, now),
+                view: view::masked(&record, now),
             })),
             // A concurrent repeat won the race; answer as that repeat would.
             Err(StoreError::IdempotencyReplay(existing)) => Ok(CreateOutcome::Replayed(
@@ -254,7 +188,7 @@ impl Keyplane {
     /// Reads a key (masked); viewers of its scope.
     pub async fn get_key(&self, caller: &Caller, id: &KeyId) -> Result<KeyView, Error> {
         let key = self.readable_key(caller, id).await?;
-        Ok(KeyView::of(&key, self.clock.now()))
+        Ok(view::masked(&key, self.clock.now()))
     }
 
     /// Loads a key the caller may read; others get `KEY_NOT_FOUND`.
@@ -319,7 +253,7 @@ impl Keyplane {
             .items
             .iter()
             .filter(|k| policy::may_read_key(access.standing(), &k.scope).is_ok())
-            .map(|k| KeyView::of(k, now))
+            .map(|k| view::masked(k, now))
             .filter(|v| req.status.is_none_or(|s| v.status == s))
             .collect();
         Ok(KeyPage {

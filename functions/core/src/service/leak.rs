@@ -2,25 +2,13 @@
 //! secret stops working at once.
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::key::{DisabledReason, KeyRecord, KeyStatus};
-use crate::key_format::{ApiKey, KeyHash};
+use crate::key_format::KeyHash;
 use crate::{Error, ErrorKind};
 
 use super::Keyplane;
-
-/// A leak report.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReportLeak {
-    /// The leaked plaintext key.
-    #[schema(value_type = String)]
-    pub key: ApiKey,
-    /// Where it was found (a URL, a scanner name…).
-    pub source: Option<String>,
-}
+use keyplane_api::verify::ReportLeak;
 
 /// What a leak report does to one copy of a key.
 fn apply_leak(key: &mut KeyRecord, hash: &KeyHash, now: DateTime<Utc>) -> bool {

@@ -5,15 +5,11 @@
 //! live secret item in the same atomic write, so verify never sees a stale
 //! authorisation.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
 
 use crate::audit::AuditEvent;
 use crate::id::KeyId;
-use crate::key::{DisabledReason, KeyRecord, KeyRole, KeyStatus, LiveSecret, MAX_GRACE_SECONDS};
+use crate::key::{DisabledReason, KeyRecord, KeyStatus, LiveSecret, MAX_GRACE_SECONDS};
 use crate::key_format::{ApiKey, KeyHash};
 use crate::policy;
 use crate::store::{IdempotencyRecord, KeyUpdate, MemberFence, StoreError};
@@ -22,49 +18,9 @@ use crate::{permission, validate, Error};
 use super::access::Access;
 use super::idempotency::{self, IdempotencyToken};
 use super::rules::{refuse_if_revoked, validate_expiry};
-use super::view::KeyView;
+use super::view;
 use super::{Caller, Keyplane};
-
-/// Changes to a key. Absent fields stay as they are. Narrowing needs the
-/// right to manage the key; widening (a higher role, new permissions, a
-/// later or no expiry, enabling) needs the right to create the key as it
-/// would be — for a personal key, being its creator.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchKey {
-    /// Apply only if the key is still at this version.
-    pub if_version: Option<u64>,
-    /// `false` disables, `true` enables.
-    pub enabled: Option<bool>,
-    /// New name.
-    pub name: Option<String>,
-    /// New role.
-    pub role: Option<KeyRole>,
-    /// New permission patterns.
-    pub permissions: Option<Vec<String>>,
-    /// New expiry; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<DateTime<Utc>>)]
-    pub expires_at: Option<Option<DateTime<Utc>>>,
-    /// New labels (replace the old ones).
-    pub metadata: Option<BTreeMap<String, String>>,
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
-
-/// Request to roll a key.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RollKey {
-    /// How long the previous secret keeps working, 0–86400 seconds.
-    #[serde(default)]
-    pub grace_seconds: u32,
-}
+use keyplane_api::keys::{KeyView, PatchKey, RollKey};
 
 /// A rolled key: the new plaintext, shown once.
 #[derive(Debug)]
@@ -261,7 +217,7 @@ impl Keyplane {
                 ..Change::new(key, expected, event)
             })
             .await?;
-        Ok(KeyView::of(&key, now))
+        Ok(view::masked(&key, now))
     }
 
     /// Revokes a key at once and for good. Revoking a revoked key changes
@@ -270,7 +226,7 @@ impl Keyplane {
         let now = self.clock.now();
         let (mut key, _) = self.manageable_key(caller, id).await?;
         if key.status == KeyStatus::Revoked {
-            return Ok(KeyView::of(&key, now));
+            return Ok(view::masked(&key, now));
         }
         let expected = key.version;
         key.status = KeyStatus::Revoked;
@@ -282,7 +238,7 @@ impl Keyplane {
                 ..Change::new(key, expected, event)
             })
             .await?;
-        Ok(KeyView::of(&key, now))
+        Ok(view::masked(&key, now))
     }
 
     /// Activates a pending key (second phase of a two-phase create), under
@@ -293,7 +249,7 @@ impl Keyplane {
         let (mut key, access) = self.manageable_key(caller, id).await?;
         refuse_if_revoked(&key)?;
         match key.status {
-            KeyStatus::Active => return Ok(KeyView::of(&key, now)),
+            KeyStatus::Active => return Ok(view::masked(&key, now)),
             KeyStatus::Disabled => {
                 return Err(Error::conflict(
                     "KEY_DISABLED",
@@ -324,7 +280,7 @@ impl Keyplane {
                 ..Change::new(key, expected, event)
             })
             .await?;
-        Ok(KeyView::of(&key, now))
+        Ok(view::masked(&key, now))
     }
 
     /// Gives a key a new secret under the same id, for callers who could
@@ -399,7 +355,7 @@ impl Keyplane {
             Ok(key) => Ok(RollOutcome::Rolled(RolledKey {
                 key: plaintext,
                 previous_expires_at,
-                view: KeyView::of(&key, now),
+                view: view::masked(&key, now),
             })),
             // A concurrent repeat won the race; answer as that repeat would.
             Err(StoreError::IdempotencyReplay(existing)) => Ok(RollOutcome::Replayed(

@@ -13,15 +13,18 @@ mod usage;
 mod verify;
 mod view;
 
-pub use audit_log::{AuditPage, AuditQuery};
 pub use idempotency::{IdempotencyToken, MAX_IDEMPOTENCY_KEY_LEN};
-pub use keys::{CreateKey, CreateOutcome, CreatedKey, ListKeys, ScopeKind, MAX_CREDITS};
-pub use leak::ReportLeak;
-pub use lifecycle::{PatchKey, RollKey, RollOutcome, RolledKey};
-pub use organizations::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
-pub use usage::{KeyUsage, ReportUsage, UsageRange};
-pub use verify::{Verdict, VerifyCode, VerifyKey};
-pub use view::{KeyPage, KeyView};
+pub use keyplane_api::audit::{AuditPage, AuditQuery};
+pub use keyplane_api::keys::{
+    CreateKey, KeyPage, KeyView, KeyWithSecret, ListKeys, PatchKey, RollKey, ScopeKind,
+};
+pub use keyplane_api::tenancy::{
+    CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization,
+};
+pub use keyplane_api::usage::{KeyUsage, ReportUsage, UsageRange};
+pub use keyplane_api::verify::{ReportLeak, Verdict, VerifyCode, VerifyKey};
+pub use keys::{CreateOutcome, CreatedKey, MAX_CREDITS};
+pub use lifecycle::{RollOutcome, RolledKey};
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,10 +1,5 @@
 //! Organizations, workspaces and memberships.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use crate::id::{OrgId, WorkspaceId};
 use crate::key::{DisabledReason, KeyRecord, KeyStatus, KeyType};
 use crate::permission;
@@ -12,54 +7,12 @@ use crate::policy::{self, Standing};
 use crate::principal::Principal;
 use crate::store::StoreError;
 use crate::tenancy::{
-    Membership, OrgRole, Organization, Workspace, WorkspaceRole, DEFAULT_KEY_QUOTA, MAX_KEY_QUOTA,
+    Membership, OrgRole, Organization, Workspace, DEFAULT_KEY_QUOTA, MAX_KEY_QUOTA,
 };
 use crate::{validate, Error};
 
 use super::{Caller, Keyplane};
-
-/// Request to create an organization.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateOrganization {
-    /// Display name.
-    pub name: String,
-    /// Most keys at once; 1000 when omitted.
-    pub key_quota: Option<u32>,
-}
-
-/// Request to change an organization.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateOrganization {
-    /// New name (owners).
-    pub name: Option<String>,
-    /// New key quota (platform admins only).
-    pub key_quota: Option<u32>,
-}
-
-/// Request to create a workspace.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateWorkspace {
-    /// Display name.
-    pub name: String,
-}
-
-/// Request to set a member's roles.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PutMember {
-    /// Role in the organization.
-    pub org_role: OrgRole,
-    /// Role per workspace.
-    #[serde(default)]
-    pub workspace_roles: BTreeMap<WorkspaceId, WorkspaceRole>,
-    /// Permission patterns the member may give keys; everything (`*`) when
-    /// omitted. Never more than the caller holds, unless the caller is a
-    /// platform admin.
-    pub permissions: Option<Vec<String>>,
-}
+use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
 
 fn validate_quota(quota: u32) -> Result<u32, Error> {
     if (1..=MAX_KEY_QUOTA).contains(&quota) {

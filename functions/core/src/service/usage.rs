@@ -1,15 +1,13 @@
 //! Usage reporting and querying.
 
-use chrono::{Duration, NaiveDate};
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use chrono::Duration;
 
 use crate::id::KeyId;
 use crate::store::{StoreError, UsageIncrement};
-use crate::usage::UsageRow;
 use crate::Error;
 
 use super::{Caller, Keyplane};
+use keyplane_api::usage::{KeyUsage, ReportUsage, UsageRange};
 
 /// Longest model name.
 pub const MAX_MODEL_LEN: usize = 128;
@@ -17,48 +15,6 @@ pub const MAX_MODEL_LEN: usize = 128;
 pub const MAX_TOKENS_PER_REPORT: u64 = 1_000_000_000;
 /// Longest queryable range.
 pub const MAX_USAGE_DAYS: i64 = 366;
-
-/// One usage report from a platform service.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReportUsage {
-    /// The key that was used.
-    pub key_id: KeyId,
-    /// The model that served the request.
-    pub model: String,
-    /// Input tokens.
-    #[serde(default)]
-    pub input_tokens: u64,
-    /// Output tokens.
-    #[serde(default)]
-    pub output_tokens: u64,
-    /// Requests this report stands for; 1 when omitted.
-    pub requests: Option<u64>,
-}
-
-/// Usage query bounds (UTC days, inclusive).
-#[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct UsageRange {
-    /// First day; 30 days before `to` when omitted.
-    pub from: Option<NaiveDate>,
-    /// Last day; today when omitted.
-    pub to: Option<NaiveDate>,
-}
-
-/// Usage of one key.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct KeyUsage {
-    /// The key.
-    pub key_id: KeyId,
-    /// First day.
-    pub from: NaiveDate,
-    /// Last day.
-    pub to: NaiveDate,
-    /// Per day and model.
-    pub items: Vec<UsageRow>,
-}
 
 impl Keyplane {
     /// Adds a usage report; platform admins and configured usage reporters.

@@ -5,9 +5,10 @@ use axum::Json;
 use keyplane_core::id::OrgId;
 use keyplane_core::service::{AuditPage, AuditQuery};
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
 use crate::AppState;
+use keyplane_api::problem::Problem;
 
 /// Audit events of an organization, newest first (owners).
 #[utoipa::path(get, path = "/v1/organizations/{org}/audit", tag = "audit", params(("org" = String, Path), AuditQuery),

@@ -6,13 +6,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{ReportLeak, Verdict, VerifyKey};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::request_id::RequestId;
 use crate::AppState;
+use keyplane_api::problem::Problem;
+use keyplane_api::verify::LeakReceived;
 
 /// Verify a key. A bad key is an answer (`valid: false` and a code), not an
 /// error; a store failure is a 503, never `valid: true`.
@@ -50,13 +50,6 @@ pub async fn whoami(
     Ok(Json(state.keyplane.whoami(key).await?))
 }
 
-/// Answer to a leak report.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LeakReceived {
-    /// Always `received`.
-    pub status: &'static str,
-}
-
 /// Report a leaked key. Anyone may; the answer is the same whether or not
 /// the key existed. A live secret never verifies `VALID` again: the current
 /// secret disables its key until a roll replaces it; a previous secret in its
@@ -75,6 +68,8 @@ pub async fn report_leak(
         .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(LeakReceived { status: "received" }),
+        Json(LeakReceived {
+            status: "received".to_owned(),
+        }),
     ))
 }

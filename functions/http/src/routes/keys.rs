@@ -4,38 +4,19 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use keyplane_core::id::KeyId;
-use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{
     CreateKey, CreateOutcome, KeyPage, KeyView, ListKeys, PatchKey, RollKey, RollOutcome,
 };
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
 use crate::AppState;
+use keyplane_api::keys::KeyWithSecret;
+use keyplane_api::problem::Problem;
 
 /// Header set on the answer to a replayed create.
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
-
-/// A key with its plaintext: the answer to create and roll, the only time
-/// the key is shown.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyWithSecret {
-    /// The plaintext key. Store it now: it is never shown again.
-    #[schema(value_type = String)]
-    pub key: ApiKey,
-    /// The key id (same as `id`).
-    pub key_id: KeyId,
-    /// For a roll: when the previous secret stops working.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_expires_at: Option<DateTime<Utc>>,
-    /// The masked key.
-    #[serde(flatten)]
-    pub view: KeyView,
-}
 
 /// Create a key. The answer holds the plaintext, once. A repeat of the
 /// request — same signed `Idempotency-Key`, or without one the very same

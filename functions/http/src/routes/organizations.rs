@@ -3,14 +3,17 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use keyplane_api::tenancy::Member;
 use keyplane_core::id::OrgId;
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
-use keyplane_core::tenancy::{Membership, Organization, Workspace};
+use keyplane_core::tenancy::{Organization, Workspace};
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::Signed;
 use crate::AppState;
+use keyplane_api::problem::Problem;
+use keyplane_api::tenancy::Items;
 
 /// Create an organization (platform admins).
 #[utoipa::path(post, path = "/v1/organizations", tag = "organizations", request_body = CreateOrganization,
@@ -100,18 +103,18 @@ pub async fn list_workspaces(
 /// List members (owners).
 #[utoipa::path(get, path = "/v1/organizations/{org}/members", tag = "organizations",
     params(("org" = String, Path, description = "organization id")),
-    responses((status = 200, body = Items<Membership>), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Items<Member>), (status = "4XX", body = Problem)))]
 pub async fn list_members(
     State(state): State<AppState>,
     Path(org): Path<String>,
     req: Signed,
-) -> Result<Json<Items<Membership>>, ApiError> {
+) -> Result<Json<Items<Member>>, ApiError> {
     let items = state
         .keyplane
         .list_members(&req.caller, &OrgId::parse(&org)?)
         .await?;
     Ok(Json(Items {
-        items,
+        items: items.into_iter().map(Member::from).collect(),
         next_cursor: None,
     }))
 }
@@ -123,18 +126,19 @@ pub async fn list_members(
 #[utoipa::path(put, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations", request_body = PutMember,
     params(("org" = String, Path, description = "organization id"),
            ("principal" = String, Path, description = "URL-encoded IAM ARN")),
-    responses((status = 200, body = Membership), (status = "4XX", body = Problem)))]
+    responses((status = 200, body = Member), (status = "4XX", body = Problem)))]
 pub async fn put_member(
     State(state): State<AppState>,
     Path((org, principal)): Path<(String, String)>,
     req: Signed,
-) -> Result<Json<Membership>, ApiError> {
+) -> Result<Json<Member>, ApiError> {
     let (org, principal) = (OrgId::parse(&org)?, Principal::parse(&principal)?);
     Ok(Json(
         state
             .keyplane
             .put_member(&req.caller, &org, &principal, req.json()?)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -155,13 +159,4 @@ pub async fn delete_member(
         .delete_member(&req.caller, &org, &principal)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A list answer.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
-pub struct Items<T> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Cursor of the next page; absent on the last.
-    pub next_cursor: Option<String>,
 }

@@ -6,9 +6,10 @@ use axum::Json;
 use keyplane_core::id::KeyId;
 use keyplane_core::service::{KeyUsage, ReportUsage, UsageRange};
 
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
 use crate::AppState;
+use keyplane_api::problem::Problem;
 
 /// Report usage of a key (configured usage reporters).
 #[utoipa::path(post, path = "/v1/usage", tag = "usage", request_body = ReportUsage,

@@ -4,15 +4,14 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::InvalidInput;
 
 /// An IAM principal ARN, normalised so that every session of an assumed role
 /// is the same principal as the role itself.
-#[derive(
-    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "arn:aws:iam::123456789012:role/platform-ci")]
+#[cfg_attr(feature = "openapi", schema(value_type = String, example = "arn:aws:iam::123456789012:role/platform-ci"))]
 pub struct Principal(String);
 
 /// Longest accepted ARN. Real IAM ARNs stay well under this (names of 64
@@ -25,9 +24,9 @@ const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 impl Principal {
     /// Parses and normalises an IAM ARN: users, roles, the account root, and
     /// STS assumed-role sessions (which become their role).
-    pub fn parse(raw: &str) -> Result<Self, Error> {
+    pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let invalid = || {
-            Error::invalid(
+            InvalidInput::new(
                 "INVALID_PRINCIPAL",
                 // Never quotes `raw`: it could be a pasted key.
                 "not an IAM principal ARN (arn:aws:iam::<account>:user/…, role/… or root)",
@@ -65,7 +64,12 @@ impl Principal {
             }
             _ => return Err(invalid()),
         };
-        crate::validate::no_keys("the principal ARN", &normalised_resource)?;
+        if crate::key_format::contains_key(&normalised_resource) {
+            return Err(InvalidInput::new(
+                "LOOKS_LIKE_A_KEY",
+                "the principal ARN must not contain an API key",
+            ));
+        }
         Ok(Self(format!(
             "arn:{partition}:iam::{account}:{normalised_resource}"
         )))
@@ -78,7 +82,7 @@ impl Principal {
 }
 
 impl TryFrom<String> for Principal {
-    type Error = Error;
+    type Error = InvalidInput;
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Principal::parse(&value)
     }

@@ -6,7 +6,7 @@ use std::fmt;
 use rand::distr::{Alphanumeric, SampleString};
 use serde::{Deserialize, Serialize};
 
-use crate::Error;
+use crate::InvalidInput;
 
 const RANDOM_LEN: usize = 22;
 const MAX_LEN: usize = 64;
@@ -14,11 +14,12 @@ const MAX_LEN: usize = 64;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $code:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         // Checked when read from a body or query too, so an unchecked string
         // (say, a pasted key) never reaches a "not found" message.
         #[serde(try_from = "String", into = "String")]
-        #[schema(value_type = String, example = $prefix)]
+        #[cfg_attr(feature = "openapi", schema(value_type = String, example = $prefix))]
         pub struct $name(String);
 
         impl $name {
@@ -31,13 +32,13 @@ macro_rules! id_type {
             }
 
             /// Parses an id received from a client, checking its shape only.
-            pub fn parse(raw: &str) -> Result<Self, Error> {
+            pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
                 let body = raw.strip_prefix($prefix).unwrap_or("");
                 if body.is_empty()
                     || raw.len() > MAX_LEN
                     || !body.bytes().all(|b| b.is_ascii_alphanumeric())
                 {
-                    return Err(Error::invalid(
+                    return Err(InvalidInput::new(
                         $code,
                         // Never quotes `raw`: it could be a pasted key.
                         format!("not a valid id: expected '{}' followed by letters and digits", $prefix),
@@ -53,7 +54,7 @@ macro_rules! id_type {
         }
 
         impl TryFrom<String> for $name {
-            type Error = Error;
+            type Error = InvalidInput;
             fn try_from(value: String) -> Result<Self, Self::Error> {
                 Self::parse(&value)
             }

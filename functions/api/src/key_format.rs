@@ -21,7 +21,8 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /// Which deployment a key belongs to; part of the visible prefix so a test
 /// key pasted into production is recognised as such.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeyEnv {
     /// `kp_live_`
@@ -235,6 +236,12 @@ pub fn redact_keys(text: &str) -> String {
         }
     }
     out
+}
+
+/// Does `text` hold anything shaped like one of our keys? Stored client
+/// text must not.
+pub fn contains_key(text: &str) -> bool {
+    redact_keys(text) != text
 }
 
 fn encode_checksum(mut value: u32) -> String {
