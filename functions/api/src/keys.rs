@@ -8,6 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::id::{KeyId, OrgId, WorkspaceId};
 use crate::key::{DisabledReason, DisplayStatus, KeyRole, KeyScope, KeyType};
 use crate::key_format::ApiKey;
+use crate::limits::{within, within_opt, MAX_CREDITS, MAX_GRACE_SECONDS};
 use crate::principal::Principal;
 
 /// Whether a key is a workspace key or an organization key.
@@ -47,6 +48,7 @@ pub struct CreateKey {
     /// When the key stops working.
     pub expires_at: Option<DateTime<Utc>>,
     /// Credit limit spent by verify with a `cost`; unmetered when omitted.
+    #[serde(default, deserialize_with = "within_opt::<_, u64, 1, MAX_CREDITS>")]
     pub credits: Option<u64>,
     /// Free-form labels.
     #[serde(default)]
@@ -122,7 +124,10 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 #[serde(deny_unknown_fields)]
 pub struct RollKey {
     /// How long the previous secret keeps working, 0–86400 seconds.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "within::<_, u32, 0, { MAX_GRACE_SECONDS as u64 }>"
+    )]
     pub grace_seconds: u32,
 }
 
@@ -187,14 +192,17 @@ pub struct KeyPage {
     pub next_cursor: Option<String>,
 }
 
-/// A key with its plaintext: the answer to create and roll, the only time
-/// the key is shown.
+/// The answer to create and roll: the key with its plaintext, the only
+/// time the key is shown. A repeated request (same idempotency token) gets
+/// the same shape without `key`.
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KeyWithSecret {
-    /// The plaintext key. Store it now: it is never shown again.
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
-    pub key: ApiKey,
+    /// The plaintext key. Store it now: it is never shown again. Absent
+    /// when the answer is a replay (`Idempotent-Replayed: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub key: Option<ApiKey>,
     /// The key id (same as `id`).
     pub key_id: KeyId,
     /// For a roll: when the previous secret stops working.

@@ -13,6 +13,7 @@ pub mod id;
 pub mod key;
 pub mod key_format;
 pub mod keys;
+pub mod limits;
 pub mod principal;
 pub mod problem;
 pub mod tenancy;

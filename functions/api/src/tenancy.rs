@@ -89,6 +89,10 @@ pub struct CreateOrganization {
     /// Display name.
     pub name: String,
     /// Most keys at once; 1000 when omitted.
+    #[serde(
+        default,
+        deserialize_with = "crate::limits::within_opt::<_, u32, 1, { crate::limits::MAX_KEY_QUOTA as u64 }>"
+    )]
     pub key_quota: Option<u32>,
 }
 
@@ -100,6 +104,10 @@ pub struct UpdateOrganization {
     /// New name (owners).
     pub name: Option<String>,
     /// New key quota (platform admins only).
+    #[serde(
+        default,
+        deserialize_with = "crate::limits::within_opt::<_, u32, 1, { crate::limits::MAX_KEY_QUOTA as u64 }>"
+    )]
     pub key_quota: Option<u32>,
 }
 

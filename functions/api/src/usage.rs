@@ -31,12 +31,22 @@ pub struct ReportUsage {
     /// The model that served the request.
     pub model: String,
     /// Input tokens.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::limits::within::<_, u64, 0, { crate::limits::MAX_TOKENS_PER_REPORT }>"
+    )]
     pub input_tokens: u64,
     /// Output tokens.
-    #[serde(default)]
+    #[serde(
+        default,
+        deserialize_with = "crate::limits::within::<_, u64, 0, { crate::limits::MAX_TOKENS_PER_REPORT }>"
+    )]
     pub output_tokens: u64,
     /// Requests this report stands for; 1 when omitted.
+    #[serde(
+        default,
+        deserialize_with = "crate::limits::within_opt::<_, u64, 1, { crate::limits::MAX_TOKENS_PER_REPORT }>"
+    )]
     pub requests: Option<u64>,
 }
 

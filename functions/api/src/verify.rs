@@ -25,6 +25,10 @@ pub struct VerifyKey {
     /// fewer left. Without a cost, verify stays one read and does not look
     /// at the balance, so gateways in front of metered keys send a cost on
     /// every call.
+    #[serde(
+        default,
+        deserialize_with = "crate::limits::within_opt::<_, u64, 1, { crate::limits::MAX_COST }>"
+    )]
     pub cost: Option<u64>,
 }
 

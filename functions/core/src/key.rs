@@ -16,8 +16,7 @@ pub const PENDING_LIFETIME: Duration = Duration::hours(1);
 /// How long a revoked key's secrets are kept so verify can answer `REVOKED`
 /// rather than `NOT_FOUND`.
 pub const REVOKED_RETENTION: Duration = Duration::days(30);
-/// Longest roll grace period, in seconds.
-pub const MAX_GRACE_SECONDS: u32 = 86_400;
+pub use keyplane_api::limits::MAX_GRACE_SECONDS;
 
 /// Stored lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

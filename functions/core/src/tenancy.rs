@@ -11,8 +11,7 @@ pub use keyplane_api::tenancy::{OrgRole, Organization, Workspace, WorkspaceRole}
 
 /// Default per-organization key quota.
 pub const DEFAULT_KEY_QUOTA: u32 = 1000;
-/// Largest quota a platform admin may set.
-pub const MAX_KEY_QUOTA: u32 = 1_000_000;
+pub use keyplane_api::limits::MAX_KEY_QUOTA;
 
 /// A principal's roles in one organization.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

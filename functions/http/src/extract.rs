@@ -173,13 +173,22 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resu
                 ),
             );
         }
-        ApiError::bad_request(
-            "INVALID_FIELD",
-            format!(
-                "invalid request body at `{path}`: {}",
-                describe(&inner.to_string())
-            ),
-        )
+        let message = describe(&inner.to_string());
+        let field = path.rsplit('.').next().unwrap_or_default();
+        if let Some(code) =
+            keyplane_api::limits::range_code(field).filter(|_| message.starts_with("must be "))
+        {
+            return ApiError::bad_request(code, format!("{field} {message}"));
+        }
+        let detail = if let Some(hint) = message
+            .strip_prefix("missing field ")
+            .and_then(missing_hint)
+        {
+            format!("invalid request body: {message}; {hint}")
+        } else {
+            format!("invalid request body at `{path}`: {message}")
+        };
+        ApiError::bad_request("INVALID_FIELD", detail)
     })
 }
 
@@ -213,11 +222,16 @@ fn is_field_name(name: &str) -> bool {
 
 /// Parses a query string; unknown parameters and bad values are refused.
 pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
-    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|err| {
-        ApiError::bad_request(
-            "INVALID_QUERY",
-            format!("invalid query string: {}", describe(&err.to_string())),
-        )
+    let pairs = form_urlencoded::parse(query.unwrap_or("").as_bytes());
+    serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs)).map_err(|err| {
+        let path = safe_path(err.path());
+        let message = describe(&err.into_inner().to_string());
+        let detail = if path == "." {
+            format!("invalid query string: {message}")
+        } else {
+            format!("invalid query parameter `{path}`: {message}")
+        };
+        ApiError::bad_request("INVALID_QUERY", detail)
     })
 }
 
@@ -240,11 +254,16 @@ fn describe(message: &str) -> String {
             None => "unknown field".to_owned(),
         };
     }
-    if message.starts_with("missing field") {
+    if message.starts_with("missing field") || message.starts_with("must be between") {
+        // Field names and our own limits: nothing from the request.
         return message.to_owned();
     }
     if let Some((_, expected)) = message.split_once(", expected ") {
-        return format!("wrong type or value, expected {expected}");
+        return format!("wrong type or value, expected {}", plain_words(expected));
+    }
+    if message.starts_with("invalid digit") || message.starts_with("number too large") {
+        // How Rust's integer parsing says a query parameter is not a number.
+        return "expected a whole number".to_owned();
     }
     if message.starts_with("unknown variant") {
         if let Some((_, expected)) = message.split_once("expected ") {
@@ -252,6 +271,28 @@ fn describe(message: &str) -> String {
         }
     }
     "wrong type or value".to_owned()
+}
+
+/// Speaks of numbers as people do, not as Rust types.
+fn plain_words(expected: &str) -> &str {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        other => other,
+    }
+}
+
+/// What to add when a required field is missing.
+fn missing_hint(field: &str) -> Option<&'static str> {
+    Some(match field.trim_matches('`') {
+        "scope" => "add \"scope\": \"workspace\" (with \"workspace_id\") or \"organization\" (optionally with \"workspace_ids\")",
+        "type" => "add \"type\": \"service\" (acts as its name) or \"personal\" (acts as you)",
+        "role" => "add \"role\": \"viewer\", \"editor\" or \"owner\"",
+        "organization_id" => "add \"organization_id\": the org_… id the key belongs to",
+        "org_role" => "add \"org_role\": \"member\" or \"owner\"",
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -398,6 +398,11 @@ async fn a_retried_create_makes_one_key() {
     );
     assert!(!second.body_text.contains(&key));
     assert_eq!(second.str("id"), first.str("key_id"));
+    // The same shape as the first answer, minus the plaintext.
+    assert_eq!(second.str("key_id"), first.str("key_id"));
+    let mut without_key = first.json.clone();
+    without_key.as_object_mut().unwrap().remove("key");
+    assert_eq!(second.json, without_key);
 
     let keys = app.keys(&org).await;
     assert_eq!(keys.len(), 1);
@@ -573,4 +578,58 @@ async fn a_plaintext_key_in_place_of_an_id_is_never_echoed() {
         ),
     ];
     none_echo(&app, cases, &key).await;
+}
+
+#[tokio::test]
+async fn refusals_speak_in_the_fields_terms() {
+    let (app, org, ws) = world().await;
+    let (_, id) = app.new_key(ADMIN, ws_key(&org, &ws)).await;
+    let roll = format!("/v1/keys/{id}/roll");
+    for grace in [json!(-1), json!(86_401), json!(1.5)] {
+        let answer = app
+            .call(
+                Some(ADMIN),
+                "POST",
+                &roll,
+                Some(json!({ "grace_seconds": grace })),
+                &[],
+            )
+            .await;
+        answer.expect_problem(400, "GRACE_OUT_OF_RANGE");
+        assert_eq!(
+            answer.json["detail"],
+            json!("grace_seconds must be between 0 and 86400")
+        );
+    }
+    let no_scope = ws_key(&org, &ws).as_object().unwrap().clone();
+    let mut no_scope = Value::Object(no_scope);
+    no_scope.as_object_mut().unwrap().remove("scope");
+    let answer = app
+        .call(Some(ADMIN), "POST", "/v1/keys", Some(no_scope), &[])
+        .await;
+    answer.expect_problem(400, "INVALID_FIELD");
+    let detail = answer.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("missing field `scope`") && detail.contains("add \"scope\""),
+        "{detail}"
+    );
+
+    let many = format!("/v1/keys?organization_id={org}&limit=many");
+    let answer = app.call(Some(ADMIN), "GET", &many, None, &[]).await;
+    answer.expect_problem(400, "INVALID_QUERY");
+    let detail = answer.json["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("whole number") && !detail.contains("usize"),
+        "{detail}"
+    );
+    let negative_quota = json!({"name": "Acme", "key_quota": -5});
+    app.call(
+        Some(ADMIN),
+        "POST",
+        "/v1/organizations",
+        Some(negative_quota),
+        &[],
+    )
+    .await
+    .expect_problem(400, "INVALID_KEY_QUOTA");
 }

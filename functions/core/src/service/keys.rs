@@ -13,8 +13,7 @@ use super::view;
 use super::{Caller, Keyplane};
 use keyplane_api::keys::{CreateKey, KeyPage, KeyView, ListKeys, ScopeKind};
 
-/// Largest credit limit.
-pub const MAX_CREDITS: u64 = 1_000_000_000_000_000;
+pub use keyplane_api::limits::MAX_CREDITS;
 
 /// A freshly minted key: the only time the plaintext is available.
 #[derive(Debug)]

@@ -11,8 +11,7 @@ use keyplane_api::usage::{KeyUsage, ReportUsage, UsageRange};
 
 /// Longest model name.
 pub const MAX_MODEL_LEN: usize = 128;
-/// Largest token count in one report.
-pub const MAX_TOKENS_PER_REPORT: u64 = 1_000_000_000;
+pub use keyplane_api::limits::MAX_TOKENS_PER_REPORT;
 /// Longest queryable range.
 pub const MAX_USAGE_DAYS: i64 = 366;
 

@@ -12,8 +12,7 @@ use crate::{permission, Error, ErrorKind};
 use super::Keyplane;
 use keyplane_api::verify::{Verdict, VerifyCode, VerifyKey};
 
-/// Largest cost one verify may spend.
-pub const MAX_COST: u64 = 1_000_000_000;
+pub use keyplane_api::limits::MAX_COST;
 
 /// An answer that names no key.
 fn bare(code: VerifyCode) -> Verdict {

@@ -25,7 +25,7 @@ pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent
 /// one of the SigV4 `SignedHeaders`.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKey,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
-    responses((status = 201, body = KeyWithSecret), (status = 200, description = "replay", body = KeyView),
+    responses((status = 201, body = KeyWithSecret), (status = 200, description = "replay: the same shape without `key`", body = KeyWithSecret),
         (status = "4XX", body = Problem)))]
 pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Response, ApiError> {
     let token = req.idempotency_token()?;
@@ -36,7 +36,7 @@ pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Respon
     {
         CreateOutcome::Created(created) => {
             let body = KeyWithSecret {
-                key: created.key,
+                key: Some(created.key),
                 key_id: created.view.id.clone(),
                 previous_expires_at: None,
                 view: created.view,
@@ -47,13 +47,20 @@ pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Respon
     }
 }
 
-/// The answer to a repeated create or roll: the key, masked.
+/// The answer to a repeated create or roll: the first answer's shape
+/// (`key_id` included) without the plaintext, which was never stored.
 fn replayed(view: KeyView) -> Response {
     let header = [(
         IDEMPOTENT_REPLAYED.clone(),
         HeaderValue::from_static("true"),
     )];
-    (StatusCode::OK, header, Json(view)).into_response()
+    let body = KeyWithSecret {
+        key: None,
+        key_id: view.id.clone(),
+        previous_expires_at: None,
+        view,
+    };
+    (StatusCode::OK, header, Json(body)).into_response()
 }
 
 /// List keys, masked, newest first.
@@ -145,7 +152,7 @@ pub async fn roll(
         .await?;
     match outcome {
         RollOutcome::Rolled(rolled) => Ok(Json(KeyWithSecret {
-            key: rolled.key,
+            key: Some(rolled.key),
             key_id: rolled.view.id.clone(),
             previous_expires_at: Some(rolled.previous_expires_at),
             view: rolled.view,
