@@ -10,13 +10,17 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use keyplane_core::principal::Principal;
 
+pub mod authorization;
+mod coverage;
 pub mod credentials;
 pub mod sigv4;
 #[cfg(feature = "test-util")]
 pub mod testing;
 
+pub use authorization::SigV4Authorization;
+pub use coverage::SignatureCoverage;
 pub use credentials::LocalCredentials;
-pub use sigv4::{SigV4Identity, SignatureCoverage};
+pub use sigv4::SigV4Identity;
 
 /// Resolves who sent a management request.
 pub trait Identify: Send + Sync + fmt::Debug {
@@ -65,6 +69,12 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// [`AuthError::Malformed`] with `message`, which must not quote the
+    /// request.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::Malformed(message.into())
+    }
+
     /// Stable error code for problem+json.
     pub fn code(&self) -> &'static str {
         match self {
