@@ -2,8 +2,11 @@
 //! are data-plane credentials and can never manage keys.
 //!
 //! In AWS, API Gateway's `AWS_IAM` authorisation has already checked the
-//! signature and hands over the caller ARN; locally, [`SigV4Identity`]
-//! checks AWS Signature Version 4 itself against a credentials file.
+//! signature and hands over the caller ARN; locally, `keyplane-local`'s
+//! `SigV4Identity` checks AWS Signature Version 4 itself against a
+//! credentials file. That verifier is not in this crate, so the Lambda
+//! functions do not link it: they get [`Identify`], [`AuthError`], and the
+//! header parsing that [`SignatureCoverage`] needs behind API Gateway too.
 
 use std::fmt;
 
@@ -12,15 +15,9 @@ use keyplane_core::principal::Principal;
 
 pub mod authorization;
 mod coverage;
-pub mod credentials;
-pub mod sigv4;
-#[cfg(feature = "test-util")]
-pub mod testing;
 
 pub use authorization::SigV4Authorization;
 pub use coverage::SignatureCoverage;
-pub use credentials::LocalCredentials;
-pub use sigv4::SigV4Identity;
 
 /// Resolves who sent a management request.
 pub trait Identify: Send + Sync + fmt::Debug {

@@ -23,8 +23,10 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 
-use super::authorization::{single_header, SigV4Authorization, ALGORITHM};
-use super::{AuthError, Identify, LocalCredentials};
+use keyplane_http::auth::authorization::{single_header, SigV4Authorization, ALGORITHM};
+use keyplane_http::auth::{AuthError, Identify};
+
+use crate::LocalCredentials;
 
 /// The only service name API Gateway accepts in the credential scope.
 pub const SERVICE: &str = "execute-api";
@@ -317,8 +319,8 @@ mod tests {
     use http::Request;
 
     use super::*;
-    use crate::auth::credentials::GeneratedCredential;
-    use crate::auth::testing::{sign_request, Signer};
+    use crate::credentials::GeneratedCredential;
+    use crate::testing::{sign_request, Signer};
 
     const REGION: &str = "us-east-1";
     /// 2024-05-01T12:00:00Z
