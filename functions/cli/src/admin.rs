@@ -10,7 +10,7 @@ use keyplane_core::principal::Principal;
 use keyplane_core::service::{CreateOrganization, PutMember};
 use keyplane_core::tenancy::OrgRole;
 use keyplane_core::{Caller, Keyplane};
-use keyplane_http::auth::LocalCredentials;
+use keyplane_local::LocalCredentials;
 use keyplane_store::{DynamoStore, EmbeddedStore};
 use secrecy::ExposeSecret;
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use keyplane_core::key_format::KeyEnv;
 use keyplane_core::principal::Principal;
 use keyplane_core::Config;
-use keyplane_http::auth::LocalCredentials;
+use keyplane_local::LocalCredentials;
 use serde::{Deserialize, Serialize};
 
 /// The principal of the admin credential created on first start.

@@ -8,8 +8,8 @@ use anyhow::Context;
 use keyplane_core::clock::{Clock, SystemClock};
 use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
-use keyplane_http::auth::SigV4Identity;
 use keyplane_http::AppState;
+use keyplane_local::SigV4Identity;
 use keyplane_store::{DynamoStore, EmbeddedStore};
 
 use crate::data_dir::DataDir;

@@ -2,21 +2,22 @@
 //! are data-plane credentials and can never manage keys.
 //!
 //! In AWS, API Gateway's `AWS_IAM` authorisation has already checked the
-//! signature and hands over the caller ARN; locally, [`SigV4Identity`]
-//! checks AWS Signature Version 4 itself against a credentials file.
+//! signature and hands over the caller ARN; locally, `keyplane-local`'s
+//! `SigV4Identity` checks AWS Signature Version 4 itself against a
+//! credentials file. That verifier is not in this crate, so the Lambda
+//! functions do not link it: they get [`Identify`], [`AuthError`], and the
+//! header parsing that [`SignatureCoverage`] needs behind API Gateway too.
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
 use keyplane_core::principal::Principal;
 
-pub mod credentials;
-pub mod sigv4;
-#[cfg(feature = "test-util")]
-pub mod testing;
+pub mod authorization;
+mod coverage;
 
-pub use credentials::LocalCredentials;
-pub use sigv4::{SigV4Identity, SignatureCoverage};
+pub use authorization::SigV4Authorization;
+pub use coverage::SignatureCoverage;
 
 /// Resolves who sent a management request.
 pub trait Identify: Send + Sync + fmt::Debug {
@@ -65,6 +66,12 @@ pub enum AuthError {
 }
 
 impl AuthError {
+    /// [`AuthError::Malformed`] with `message`, which must not quote the
+    /// request.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::Malformed(message.into())
+    }
+
     /// Stable error code for problem+json.
     pub fn code(&self) -> &'static str {
         match self {

@@ -20,7 +20,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use http::header::HOST;
 use http::{HeaderValue, Request};
 
-use super::sigv4::SERVICE;
+use crate::sigv4::SERVICE;
 
 /// Signs `req` in place for service `execute-api` in `region` at time `at`,
 /// as an AWS SDK would: adds `x-amz-date` and `Authorization`, and a `host`
