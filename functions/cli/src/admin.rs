@@ -149,7 +149,10 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             Ok(())
         }
         AdminCommand::CreateTable { table } => {
-            let store = DynamoStore::from_env(&table).await;
+            // An operator waits on this, not an API request. The profile
+            // bounds each call; waiting for the table has its own limit.
+            let config = keyplane_aws::load(keyplane_aws::Profile::Interactive).await;
+            let store = DynamoStore::from_sdk_config(&config, &table);
             keyplane_store::dynamo::schema::create_table(store.client(), &table)
                 .await
                 .with_context(|| format!("cannot create table {table}"))?;

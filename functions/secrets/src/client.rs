@@ -2,68 +2,18 @@
 //! with idempotent writes and errors sorted by what to do about them.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::types::Tag;
 use aws_sdk_secretsmanager::Client;
+use keyplane_aws::{endpoint_override, Profile, Service};
 use keyplane_core::key_format::ApiKey;
 
 use crate::error::{Call, SecretsError};
 use crate::stage::Stage;
 use crate::types::{Recovery, SecretDescription, SecretValue, SecretVersion};
 use crate::validate;
-
-/// Attempts per call, first try included (the SDK's "standard" mode with
-/// jittered exponential backoff starting at 1 s).
-const MAX_ATTEMPTS: u32 = 3;
-/// Time to open a TCP connection: on a healthy network this is milliseconds,
-/// so a second means the endpoint is wrong or down and retrying is better.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-/// One attempt, from sending to the end of the response.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
-/// A whole call including retries and backoff: a Terraform apply or a
-/// rotation step should fail fast and say why rather than hang.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The AWS configuration loader Keyplane uses for Secrets Manager: the
-/// standard environment (`AWS_REGION`, `AWS_PROFILE`, `AWS_ENDPOINT_URL`,
-/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, the credential chain, …) plus our
-/// retry and timeout policy. Without this, the SDK has no operation timeout
-/// at all, so a black-holed endpoint would hang the caller.
-///
-/// Policy: standard retries, 3 attempts; connect timeout 1 s; 4 s per
-/// attempt; 10 s per call in total. Writes are safe to retry
-/// because each carries a client request token.
-///
-/// Override parts of it before loading (tests set an endpoint, a region and
-/// static credentials):
-///
-/// ```no_run
-/// # async fn demo() {
-/// let config = keyplane_secrets::config_loader()
-///     .endpoint_url("http://127.0.0.1:5000")
-///     .load()
-///     .await;
-/// let client = keyplane_secrets::SecretsClient::from_sdk_config(&config);
-/// # }
-/// ```
-///
-/// A blank `AWS_ENDPOINT_URL` makes the SDK panic on the first request;
-/// [`SecretsClient::from_sdk_config`] treats it as unset.
-pub fn config_loader() -> aws_config::ConfigLoader {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
-        )
-}
 
 /// Reads and writes Keyplane's keys in Secrets Manager.
 ///
@@ -94,32 +44,37 @@ impl SecretsClient {
         Ok(())
     }
 
-    /// A client from the standard AWS environment with Keyplane's retry and
-    /// timeout policy; see [`config_loader`].
+    /// A client from the standard AWS environment (`AWS_REGION`,
+    /// `AWS_PROFILE`, the credential chain, `AWS_ENDPOINT_URL`,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, …) with the retries and timeouts
+    /// of [`Profile::Interactive`]: the provider and the rotation steps
+    /// should fail within seconds rather than hang. Writes are safe to
+    /// retry because each carries a client request token.
     pub async fn from_env() -> Self {
-        Self::from_sdk_config(&config_loader().load().await)
+        Self::from_sdk_config(&keyplane_aws::load(Profile::Interactive).await)
     }
 
-    /// A client from an already loaded configuration.
+    /// A client from an already loaded configuration, e.g. one from
+    /// [`keyplane_aws::loader`] with a test endpoint:
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// let config = keyplane_aws::loader(keyplane_aws::Profile::Interactive)
+    ///     .endpoint_url("http://127.0.0.1:5000")
+    ///     .load()
+    ///     .await;
+    /// let client = keyplane_secrets::SecretsClient::from_sdk_config(&config);
+    /// # }
+    /// ```
     ///
     /// A blank `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_SECRETS_MANAGER`
     /// (easy to leave behind in a shell or CI file) makes the SDK panic on
     /// the first request; here it counts as unset, with a warning.
     pub fn from_sdk_config(config: &SdkConfig) -> Self {
         let mut builder = aws_sdk_secretsmanager::config::Builder::from(config);
-        let service_env = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").ok();
-        let general = config.endpoint_url();
-        let blank = |url: &str| url.trim().is_empty();
-        if service_env.as_deref().is_some_and(blank) || general.is_some_and(blank) {
-            let usable = service_env
-                .filter(|url| !blank(url))
-                .or_else(|| general.filter(|url| !blank(url)).map(str::to_owned));
-            tracing::warn!(
-                endpoint = usable.as_deref().unwrap_or("the default AWS endpoint"),
-                "ignoring a blank AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER: unset it instead"
-            );
-            builder.set_endpoint_url(usable);
-        }
+        endpoint_override(config, Service::SECRETS_MANAGER).apply(|url| {
+            builder.set_endpoint_url(url);
+        });
         Self::new(Client::from_conf(builder.build()))
     }
 

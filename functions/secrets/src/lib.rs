@@ -16,7 +16,7 @@ mod stage;
 mod types;
 mod validate;
 
-pub use client::{config_loader, SecretsClient};
+pub use client::SecretsClient;
 pub use error::SecretsError;
 pub use stage::Stage;
 pub use types::{Recovery, SecretDescription, SecretValue, SecretVersion};

@@ -1,10 +1,65 @@
-//! `SecretsClient::from_env` against awkward environments. Each case sets
+//! `SecretsClient` from awkward environments. Each case sets
 //! process-wide variables, so they run one after another in this binary of
 //! their own.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use keyplane_aws::Profile;
 use keyplane_secrets::{SecretsClient, SecretsError, Stage};
+
+/// AWS's own Secrets Manager endpoint for the test region.
+const AWS_ENDPOINT: &str = "https://secretsmanager.us-east-1.amazonaws.com/";
+
+/// An HTTP connection that records where each request goes and sends
+/// nothing anywhere.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+impl HttpConnector for Recorder {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .push(request.uri().to_owned());
+        HttpConnectorFuture::ready(Err(ConnectorError::other(
+            "recorded, not sent".into(),
+            None,
+        )))
+    }
+}
+
+/// Where one read goes through a client configured from the environment,
+/// which must fail as `Unavailable` rather than panic.
+async fn endpoint_used() -> String {
+    let recorder = Recorder::default();
+    let connection = recorder.clone();
+    let config = keyplane_aws::loader(Profile::Interactive)
+        .http_client(http_client_fn(move |_, _| {
+            SharedHttpConnector::new(connection.clone())
+        }))
+        .load()
+        .await;
+    let err = SecretsClient::from_sdk_config(&config)
+        .read("keyplane-test/env", Stage::Current)
+        .await
+        .expect_err("nothing is sent");
+    assert!(matches!(err, SecretsError::Unavailable(_)), "{err:?}");
+    let seen = recorder.0.lock().expect("not poisoned").clone();
+    seen.first().cloned().expect("a request")
+}
+
+fn set(name: &str, value: Option<&str>) {
+    match value {
+        Some(value) => std::env::set_var(name, value),
+        None => std::env::remove_var(name),
+    }
+}
 
 /// A loopback endpoint nothing listens on.
 fn closed_endpoint() -> String {
@@ -25,6 +80,7 @@ async fn from_env_copes_with_blank_endpoints_and_missing_settings() {
         "/nonexistent/keyplane-test-credentials",
     );
     std::env::remove_var("AWS_PROFILE");
+    std::env::remove_var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
     std::env::set_var("AWS_REGION", "us-east-1");
 
     // A blank general endpoint next to a usable service-specific one, then
@@ -45,6 +101,30 @@ async fn from_env_copes_with_blank_endpoints_and_missing_settings() {
         .expect_err("nothing listens there");
         assert!(matches!(err, SecretsError::Unavailable(_)), "{err:?}");
     }
+
+    // Exactly where requests go, blank values skipped.
+    let service = "http://127.0.0.1:4001/";
+    let general = "http://127.0.0.1:4002/";
+    // (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SECRETS_MANAGER, where requests go)
+    let cases = [
+        (Some(general), Some(service), service),
+        (Some(""), Some(service), service),
+        (Some(general), Some(" "), general),
+        (Some(""), None, AWS_ENDPOINT),
+        (None, Some(""), AWS_ENDPOINT),
+        (Some(""), Some(""), AWS_ENDPOINT),
+        (None, None, AWS_ENDPOINT),
+    ];
+    for (general_var, service_var, expected) in cases {
+        set("AWS_ENDPOINT_URL", general_var);
+        set("AWS_ENDPOINT_URL_SECRETS_MANAGER", service_var);
+        assert_eq!(
+            endpoint_used().await,
+            expected,
+            "AWS_ENDPOINT_URL={general_var:?} AWS_ENDPOINT_URL_SECRETS_MANAGER={service_var:?}"
+        );
+    }
+
     std::env::remove_var("AWS_ENDPOINT_URL_SECRETS_MANAGER");
     std::env::set_var("AWS_ENDPOINT_URL", closed_endpoint());
 

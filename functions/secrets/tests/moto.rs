@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use aws_config::Region;
 use aws_sdk_secretsmanager::config::Credentials;
+use keyplane_aws::Profile;
 use keyplane_core::key_format::{ApiKey, KeyEnv};
-use keyplane_secrets::{config_loader, Recovery, SecretValue, SecretsClient, SecretsError, Stage};
+use keyplane_secrets::{Recovery, SecretValue, SecretsClient, SecretsError, Stage};
 
 /// moto's endpoint, or `None` (after a note) when these tests should skip.
 fn moto_endpoint() -> Option<String> {
@@ -27,11 +28,12 @@ fn moto_endpoint() -> Option<String> {
     }
 }
 
-/// A client with Keyplane's retry/timeout policy aimed at `endpoint`, with
+/// A client with the provider's retries and timeouts ([`Profile::Interactive`],
+/// which the timing tests below check) aimed at `endpoint`, with
 /// a fixed region and static test credentials so nothing from the host's
 /// AWS configuration leaks in.
 async fn client_for(endpoint: &str) -> SecretsClient {
-    let config = config_loader()
+    let config = keyplane_aws::loader(Profile::Interactive)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(

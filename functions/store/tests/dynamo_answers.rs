@@ -18,12 +18,12 @@ use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
+use keyplane_aws::Profile;
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::store::{CreditOutcome, KeyStore, KeyUpdate, NewKey, StoreError};
 use keyplane_store::conformance::fixtures::{
     at, event, idempotency, next_version, organization, principal, KeyBuilder,
 };
-use keyplane_store::dynamo::{retry_config, timeout_config};
 use keyplane_store::DynamoStore;
 use serde_json::json;
 
@@ -53,8 +53,8 @@ impl Script {
             .http_client(http_client_fn(move |_, _| {
                 SharedHttpConnector::new(connection.clone())
             }))
-            .retry_config(retry_config())
-            .timeout_config(timeout_config())
+            .retry_config(Profile::Lambda.retry_config())
+            .timeout_config(Profile::Lambda.timeout_config())
             .build();
         DynamoStore::new(Client::from_conf(config), "keyplane-script")
     }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, TimeZone, Utc};
+use keyplane_aws::Profile;
 use keyplane_core::clock::ManualClock;
 use keyplane_core::id::{KeyId, OrgId};
 use keyplane_core::key_format::{ApiKey, KeyEnv};
@@ -16,7 +17,6 @@ use keyplane_core::principal::Principal;
 use keyplane_core::service::VerifyKey;
 use keyplane_core::store::{KeyStore, StoreError};
 use keyplane_core::{Config, ErrorKind, Keyplane};
-use keyplane_store::dynamo::{retry_config, timeout_config};
 use keyplane_store::DynamoStore;
 use tokio::net::TcpListener;
 
@@ -37,8 +37,8 @@ fn lambda_store(endpoint: &str) -> DynamoStore {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("fault", "fault", None, None, "faults"))
-        .retry_config(retry_config())
-        .timeout_config(timeout_config())
+        .retry_config(Profile::Lambda.retry_config())
+        .timeout_config(Profile::Lambda.timeout_config())
         .build();
     DynamoStore::new(Client::from_conf(config), "keyplane-faults")
 }

@@ -17,10 +17,12 @@
 //! connections) are [`StoreError::Unavailable`],
 //! which the core turns into a failed request — never a valid key.
 //!
-//! Set up: [`DynamoStore::from_env`] in Lambda (with
-//! [`sdk_config_for_lambda`]'s retries and timeouts), or
-//! [`DynamoStore::new`] with any SDK client; the table comes from the infra
-//! module, or from [`schema::create_table`] / [`schema::ensure_table`].
+//! Set up: [`DynamoStore::from_env`] in Lambda and `keyplane serve` (with
+//! [`keyplane_aws::Profile::Lambda`]'s retries and timeouts),
+//! [`DynamoStore::from_sdk_config`] with a configuration loaded by
+//! [`keyplane_aws`], or [`DynamoStore::new`] with any SDK client; the table
+//! comes from the infra module, or from [`schema::create_table`] /
+//! [`schema::ensure_table`].
 
 mod codec;
 mod errors;
@@ -37,12 +39,10 @@ pub mod testing;
 mod txn;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
+use keyplane_aws::{endpoint_override, Profile, Service};
 use keyplane_core::store::StoreError;
 
 use codec::Item;
@@ -68,9 +68,20 @@ impl DynamoStore {
 
     /// A store on `table` with a client configured from the standard AWS
     /// environment (`AWS_REGION`, credentials, `AWS_ENDPOINT_URL`, …) and
-    /// the retry and timeout settings of [`sdk_config_for_lambda`].
+    /// the retries and timeouts of [`Profile::Lambda`]: for the hot path.
     pub async fn from_env(table: impl Into<String>) -> Self {
-        Self::new(Client::new(&sdk_config_for_lambda().await), table)
+        Self::from_sdk_config(&keyplane_aws::load(Profile::Lambda).await, table)
+    }
+
+    /// A store on `table` with a client made from a loaded configuration.
+    /// A blank `AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_DYNAMODB` counts as
+    /// unset, with a warning (the SDK would panic on the first request).
+    pub fn from_sdk_config(config: &SdkConfig, table: impl Into<String>) -> Self {
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
+        endpoint_override(config, Service::DYNAMODB).apply(|url| {
+            builder.set_endpoint_url(url);
+        });
+        Self::new(Client::from_conf(builder.build()), table)
     }
 
     /// The SDK client.
@@ -138,58 +149,5 @@ impl DynamoStore {
                 _ => return Ok(items),
             }
         }
-    }
-}
-
-/// Standard retry mode with at most 3 attempts, starting from a 50 ms
-/// backoff (DynamoDB answers in milliseconds; the SDK's default of one
-/// second would eat a Lambda's budget) and never waiting more than 1 s.
-/// Throttling, 5xx answers and transport faults are retried; the standard
-/// mode's token bucket stops retry storms when DynamoDB is really down.
-pub fn retry_config() -> RetryConfig {
-    RetryConfig::standard()
-        .with_max_attempts(3)
-        .with_initial_backoff(Duration::from_millis(50))
-        .with_max_backoff(Duration::from_secs(1))
-}
-
-/// Timeouts that bound every call, so a hung connection fails closed
-/// instead of holding a request (and a Lambda invocation) open: 1 s to
-/// connect, 2 s per attempt, 5 s for a whole operation with its retries.
-pub fn timeout_config() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(1))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
-        .build()
-}
-
-/// The SDK configuration for Lambda (and anything else latency-bound):
-/// region, credentials and endpoint from the standard environment, with
-/// [`retry_config`] and [`timeout_config`].
-pub async fn sdk_config_for_lambda() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(retry_config())
-        .timeout_config(timeout_config())
-        .load()
-        .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lambda_settings_bound_every_call() {
-        let retries = retry_config();
-        assert_eq!(retries.max_attempts(), 3);
-        assert_eq!(retries.initial_backoff(), Duration::from_millis(50));
-        let timeouts = timeout_config();
-        assert_eq!(timeouts.connect_timeout(), Some(Duration::from_secs(1)));
-        assert_eq!(
-            timeouts.operation_attempt_timeout(),
-            Some(Duration::from_secs(2))
-        );
-        assert_eq!(timeouts.operation_timeout(), Some(Duration::from_secs(5)));
     }
 }

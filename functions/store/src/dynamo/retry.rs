@@ -1,7 +1,7 @@
 //! Retrying what the SDK does not: transaction conflicts.
 //!
 //! The SDK retries throttling and transport faults itself (see
-//! [`retry_config`](super::retry_config)). It does not retry a transaction
+//! [`keyplane_aws::Profile`]). It does not retry a transaction
 //! cancelled because another transaction held one of its items
 //! (`TransactionConflict`), nor a single-item write refused for the same
 //! reason (`TransactionConflictException`): DynamoDB leaves that to the

@@ -22,10 +22,7 @@
 //! still be caught.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Builder, Credentials, Region};
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::http::{
@@ -33,6 +30,7 @@ use aws_smithy_runtime_api::client::http::{
     SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use keyplane_aws::Profile;
 use rand::distr::{Alphanumeric, SampleString};
 use tokio::sync::Mutex;
 
@@ -64,10 +62,12 @@ pub fn moto_endpoint(test: &str) -> Option<String> {
 }
 
 /// A client configuration for `endpoint`: region `us-east-1`, static test
-/// credentials, standard retries, one request at a time. The timeouts are
-/// generous: moto is a Python server sharing two cores with parallel test
-/// processes, and a slow answer from it says nothing about our code. The
-/// fault tests use the Lambda settings instead.
+/// credentials, one request at a time, and the generous retries and
+/// timeouts of [`Profile::Emulator`]: moto is a Python server sharing two
+/// cores with parallel test processes, and a slow answer from it says
+/// nothing about our code. The fault tests use [`Profile::Lambda`] instead.
+/// Nothing comes from the environment, so a developer's AWS settings
+/// cannot send a test elsewhere.
 pub fn client_config(endpoint: &str) -> Builder {
     aws_sdk_dynamodb::Config::builder()
         .http_client(one_at_a_time(
@@ -83,14 +83,8 @@ pub fn client_config(endpoint: &str) -> Builder {
             None,
             "keyplane-tests",
         ))
-        .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(30))
-                .operation_timeout(Duration::from_secs(60))
-                .build(),
-        )
+        .retry_config(Profile::Emulator.retry_config())
+        .timeout_config(Profile::Emulator.timeout_config())
 }
 
 /// A table name no other test uses.

@@ -1,0 +1,126 @@
+//! `DynamoStore` from awkward environments: blank endpoint variables, which
+//! the SDK alone takes for URLs and panics on. Each case sets process-wide
+//! variables, so they run one after another in this binary of their own.
+//! No emulator and no network needed.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::http::{
+    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use keyplane_aws::Profile;
+use keyplane_core::key_format::{ApiKey, KeyEnv};
+use keyplane_core::store::{KeyStore, StoreError};
+use keyplane_store::DynamoStore;
+
+/// AWS's own DynamoDB endpoint for the test region.
+const AWS_ENDPOINT: &str = "https://dynamodb.us-east-1.amazonaws.com/";
+
+/// An HTTP connection that records where each request goes and sends
+/// nothing anywhere.
+#[derive(Debug, Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<String>>>);
+
+impl HttpConnector for Recorder {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .push(request.uri().to_owned());
+        HttpConnectorFuture::ready(Err(ConnectorError::other(
+            "recorded, not sent".into(),
+            None,
+        )))
+    }
+}
+
+/// Where one verify-path read goes through a store configured from the
+/// environment, which must fail as `Unavailable` rather than panic.
+async fn endpoint_used() -> String {
+    let recorder = Recorder::default();
+    let connection = recorder.clone();
+    let config = keyplane_aws::loader(Profile::Lambda)
+        .http_client(http_client_fn(move |_, _| {
+            SharedHttpConnector::new(connection.clone())
+        }))
+        .load()
+        .await;
+    let store = DynamoStore::from_sdk_config(&config, "keyplane-environment");
+    let outcome = store.get_secret(&ApiKey::mint(KeyEnv::Test).hash()).await;
+    assert!(
+        matches!(outcome, Err(StoreError::Unavailable(_))),
+        "{outcome:?}"
+    );
+    let seen = recorder.0.lock().expect("not poisoned").clone();
+    seen.first().cloned().expect("a request")
+}
+
+/// A loopback endpoint nothing listens on.
+fn closed_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    format!("http://{}", listener.local_addr().expect("addr"))
+}
+
+fn set(name: &str, value: Option<&str>) {
+    match value {
+        Some(value) => std::env::set_var(name, value),
+        None => std::env::remove_var(name),
+    }
+}
+
+#[tokio::test]
+async fn blank_endpoint_variables_are_ignored() {
+    // Static credentials and no instance metadata, so nothing slow or
+    // host-specific is consulted.
+    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDKEYPLANETEST");
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", "keyplane-test-secret-access-key");
+    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+    std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/keyplane-test-config");
+    std::env::set_var(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "/nonexistent/keyplane-test-credentials",
+    );
+    std::env::remove_var("AWS_PROFILE");
+    std::env::remove_var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
+    std::env::set_var("AWS_REGION", "us-east-1");
+
+    let service = "http://127.0.0.1:4001/";
+    let general = "http://127.0.0.1:4002/";
+    // (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_DYNAMODB, where requests go)
+    let cases = [
+        (Some(general), Some(service), service),
+        (Some(""), Some(service), service),
+        (Some(general), Some(" "), general),
+        (Some(""), None, AWS_ENDPOINT),
+        (None, Some(""), AWS_ENDPOINT),
+        (Some(""), Some(""), AWS_ENDPOINT),
+        (None, None, AWS_ENDPOINT),
+    ];
+    for (general_var, service_var, expected) in cases {
+        set("AWS_ENDPOINT_URL", general_var);
+        set("AWS_ENDPOINT_URL_DYNAMODB", service_var);
+        assert_eq!(
+            endpoint_used().await,
+            expected,
+            "AWS_ENDPOINT_URL={general_var:?} AWS_ENDPOINT_URL_DYNAMODB={service_var:?}"
+        );
+    }
+
+    // And through `from_env`, as `keyplane serve` and Lambda build it.
+    std::env::set_var("AWS_ENDPOINT_URL", "");
+    std::env::set_var("AWS_ENDPOINT_URL_DYNAMODB", closed_endpoint());
+    let store = DynamoStore::from_env("keyplane-environment").await;
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(15),
+        store.get_secret(&ApiKey::mint(KeyEnv::Test).hash()),
+    )
+    .await
+    .expect("no hang");
+    assert!(
+        matches!(&outcome, Err(StoreError::Unavailable(reason)) if reason.contains("GetItem")),
+        "{outcome:?}"
+    );
+}
