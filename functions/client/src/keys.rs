@@ -85,8 +85,10 @@ impl RollOutcome {
     }
 }
 
-/// Whether a create or roll answer is a replay (the masked view) rather
-/// than the key with its plaintext.
+/// Whether a create or roll answer is marked as a replay. An unmarked
+/// answer without a plaintext (a proxy dropped the header) is read as a
+/// replay too: the one thing a caller must never be left to guess is
+/// whether they hold the plaintext.
 fn is_replay(answer: &Answer) -> bool {
     answer.flag(IDEMPOTENT_REPLAYED)
 }
@@ -111,11 +113,12 @@ impl Client {
             .json(req)?
             .idempotency_key(idempotency_key);
         let answer = self.send(call).await?;
-        if is_replay(&answer) {
-            answer.json().map(CreateOutcome::Replayed)
-        } else {
-            answer.json().map(CreateOutcome::Created)
+        if !is_replay(&answer) {
+            if let Ok(created) = answer.json() {
+                return Ok(CreateOutcome::Created(created));
+            }
         }
+        answer.json().map(CreateOutcome::Replayed)
     }
 
     /// `GET /v1/keys`: one page, masked, newest first.
@@ -200,11 +203,12 @@ impl Client {
         .json(req)?
         .idempotency_key(idempotency_key);
         let answer = self.send(call).await?;
-        if is_replay(&answer) {
-            answer.json().map(RollOutcome::Replayed)
-        } else {
-            answer.json().map(RollOutcome::Rolled)
+        if !is_replay(&answer) {
+            if let Ok(rolled) = answer.json() {
+                return Ok(RollOutcome::Rolled(rolled));
+            }
         }
+        answer.json().map(RollOutcome::Replayed)
     }
 
     /// `GET /v1/keys/{key_id}/usage`: per day and model, UTC days,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use keyplane_client::api::id::KeyId;
 use keyplane_client::api::keys::{ListKeys, ScopeKind};
 use keyplane_client::api::tenancy::CreateOrganization;
-use keyplane_client::{Client, Credentials, Error, RetryPolicy, ENDPOINT_ENV};
+use keyplane_client::{Client, Credentials, Error, RetryPolicy};
 use support::{org_with_editor, ws_key, TestServer, ADMIN, ALICE};
 
 /// The API error in `result`, or a panic naming what came instead.
@@ -107,29 +107,6 @@ async fn unknown_credentials_are_a_401() {
         (err.status(), err.code()),
         (StatusCode::UNAUTHORIZED, "UNKNOWN_ACCESS_KEY")
     );
-}
-
-#[tokio::test]
-async fn no_endpoint_is_a_configuration_error_that_says_what_to_set() {
-    // Each test is its own process under nextest; nothing else reads it.
-    std::env::remove_var(ENDPOINT_ENV);
-    let err = Client::builder()
-        .region("us-east-1")
-        .credentials(Credentials::new("AKID", "secret", None, None, "test"))
-        .build()
-        .await
-        .expect_err("no endpoint");
-    assert!(matches!(err, Error::Configuration(_)), "{err:?}");
-    assert!(err.to_string().contains(ENDPOINT_ENV), "{err}");
-
-    let err = Client::builder()
-        .endpoint("http://keyplane.example.com")
-        .region("us-east-1")
-        .credentials(Credentials::new("AKID", "secret", None, None, "test"))
-        .build()
-        .await
-        .expect_err("plain http to a remote host");
-    assert!(err.to_string().contains("https"), "{err}");
 }
 
 #[tokio::test]

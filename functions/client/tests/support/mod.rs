@@ -203,6 +203,11 @@ impl TestServer {
             .timeout(Duration::from_secs(10))
     }
 
+    /// `who`'s credentials, as the server knows them.
+    pub fn credentials(&self, who: &str) -> &Credentials {
+        &self.credentials[who]
+    }
+
     /// `who`'s client.
     pub async fn client(&self, who: &str) -> Client {
         self.builder(who).build().await.expect("client")
