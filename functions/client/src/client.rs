@@ -88,7 +88,9 @@ impl Client {
     /// Sends `call`, retrying as its kind allows; the successful answer, or
     /// the last failure.
     pub(crate) async fn send(&self, call: Call<'_>) -> Result<Answer, Error> {
-        let span = tracing::debug_span!(
+        // An info span, so that a retry warning names its route even where
+        // debug output is filtered out.
+        let span = tracing::info_span!(
             "keyplane_client",
             method = call.method.as_str(),
             route = call.route
