@@ -365,7 +365,7 @@ async fn deliver(
     if to_stdout {
         eprint!("{}", key_table(std::slice::from_ref(&view)));
         eprintln!(
-            "{verb} key {id}{grace}. Its plaintext is printed above and is never shown again: store it now."
+            "{verb} key {id}{grace}. Its plaintext was printed on stdout and is never shown again: store it now."
         );
     } else {
         eprintln!("{verb} key {id}{grace}. Its plaintext was written to {place} only.");

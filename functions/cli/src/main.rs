@@ -54,12 +54,16 @@ enum Command {
     #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// Create, list, change, roll and revoke API keys.
+    #[command(after_help = "Example:\n  keyplane keys list --org org_… --output json")]
     Keys(keys::KeysArgs),
     /// Create and read organizations.
+    #[command(after_help = "Example:\n  keyplane orgs create --name Acme")]
     Orgs(tenancy::OrgsArgs),
     /// Create and list workspaces.
+    #[command(after_help = "Example:\n  keyplane workspaces list --org org_…")]
     Workspaces(tenancy::WorkspacesArgs),
     /// Set, list and remove an organization's members.
+    #[command(after_help = "Example:\n  keyplane members list --org org_…")]
     Members(tenancy::MembersArgs),
     /// Read an organization's audit log.
     Audit(audit::AuditArgs),
