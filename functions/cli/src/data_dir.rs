@@ -53,8 +53,6 @@ pub struct DataDir {
 pub struct Opened {
     pub config: LocalConfig,
     pub credentials: LocalCredentials,
-    /// Set on first start: the credential that was just created.
-    pub created_admin: Option<String>,
 }
 
 impl DataDir {
@@ -74,22 +72,38 @@ impl DataDir {
         self.root.join("config.json")
     }
 
+    /// Present from initialisation until the first server start has shown
+    /// how to use the admin credential, so that an `admin` command run
+    /// first does not swallow the message.
+    fn first_start_path(&self) -> PathBuf {
+        self.root.join("first-start-pending")
+    }
+
+    /// Whether the admin-credential message is still to be shown; true at
+    /// most once per data directory.
+    pub fn take_first_start_notice(&self) -> bool {
+        fs::remove_file(self.first_start_path()).is_ok()
+    }
+
     /// Opens the directory, initialising it on first use with an admin
     /// credential and a configuration naming that admin.
     pub fn open_or_init(&self) -> anyhow::Result<Opened> {
         fs::create_dir_all(&self.root)
             .with_context(|| format!("cannot create data directory {}", self.root.display()))?;
-        let mut created_admin = None;
         if !self.config_path().exists() {
             let admin = Principal::parse(BOOTSTRAP_ADMIN)?;
             if !self.credentials_path().exists() {
-                let (credentials, generated) = LocalCredentials::generate_admin(admin.clone());
+                let (credentials, _) = LocalCredentials::generate_admin(admin.clone());
                 credentials
                     .write_new(self.credentials_path())
                     .with_context(|| {
                         format!("cannot write {}", self.credentials_path().display())
                     })?;
-                created_admin = Some(generated.access_key_id);
+                fs::write(
+                    self.first_start_path(),
+                    "keyplane serve explains the admin credential once, then removes this file\n",
+                )
+                .with_context(|| format!("cannot write {}", self.first_start_path().display()))?;
             }
             let config = LocalConfig {
                 admins: vec![admin],
@@ -114,7 +128,6 @@ impl DataDir {
         Ok(Opened {
             config,
             credentials,
-            created_admin,
         })
     }
 
@@ -147,7 +160,7 @@ mod tests {
         let data = DataDir::new(dir.path().join("data"));
 
         let first = data.open_or_init().unwrap();
-        assert!(first.created_admin.is_some());
+        assert!(data.take_first_start_notice());
         assert_eq!(
             first.config.admins,
             vec![Principal::parse(BOOTSTRAP_ADMIN).unwrap()]
@@ -161,10 +174,22 @@ mod tests {
 
         let second = data.open_or_init().unwrap();
         assert!(
-            second.created_admin.is_none(),
+            !data.take_first_start_notice(),
             "the credential is announced only once"
         );
         assert_eq!(second.credentials.len(), 1);
+    }
+
+    #[test]
+    fn the_first_server_start_is_told_even_after_an_admin_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path().join("data"));
+        // An admin command initialises the directory and shows nothing.
+        data.open_or_init().unwrap();
+        // The server's first start does, and only that one.
+        data.open_or_init().unwrap();
+        assert!(data.take_first_start_notice());
+        assert!(!data.take_first_start_notice());
     }
 
     #[test]

@@ -9,10 +9,10 @@ use keyplane_core::clock::{Clock, SystemClock};
 use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
 use keyplane_http::AppState;
-use keyplane_local::SigV4Identity;
 use keyplane_store::{DynamoStore, EmbeddedStore};
 
 use crate::data_dir::DataDir;
+use crate::reload::ReloadingIdentity;
 use crate::DataDirArg;
 
 #[derive(Debug, clap::Args)]
@@ -57,10 +57,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let keyplane = Keyplane::new(store, clock.clone(), opened.config.core_config());
-    let identity = SigV4Identity::new(opened.credentials, opened.config.region.clone());
+    let identity = Arc::new(ReloadingIdentity::new(
+        dir.credentials_path(),
+        opened.credentials,
+        opened.config.region.clone(),
+    ));
+    identity.clone().watch();
     let app = keyplane_http::app(AppState {
         keyplane,
-        identity: Arc::new(identity),
+        identity,
         clock,
     });
 
@@ -68,7 +73,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    if opened.created_admin.is_some() {
+    // Whoever initialised the directory (this server or an admin command),
+    // the first server start tells how to use the admin credential.
+    if dir.take_first_start_notice() {
         print_first_start(&dir, address, &opened.config.region);
     }
     tracing::info!(%address, data_dir = %dir.root().display(), "keyplane is serving");
@@ -88,7 +95,8 @@ fn print_first_start(dir: &DataDir, address: SocketAddr, region: &str) {
     println!(
         "\nCreated a platform-admin credential in {path} (profile keyplane-admin, mode 0600).\n\
          Use it with any SigV4 client, for example:\n\n  \
-         export AWS_SHARED_CREDENTIALS_FILE={path} AWS_PROFILE=keyplane-admin\n  \
+         export AWS_SHARED_CREDENTIALS_FILE={path} AWS_PROFILE=keyplane-admin AWS_REGION={region}\n  \
+         keyplane orgs create --endpoint http://{address} --name Acme\n  \
          curl --aws-sigv4 aws:amz:{region}:execute-api --user \"$(keyplane admin curl-user)\" http://{address}/v1/organizations ...\n\n\
          See README.md for the full walk-through. This message is shown once.\n",
         path = credentials.display(),
