@@ -196,7 +196,7 @@ impl Serialize for ApiKey {
 /// its own redaction.
 ///
 /// ```
-/// use keyplane_core::key_format::{redact_keys, ApiKey, KeyEnv};
+/// use keyplane_api::key_format::{redact_keys, ApiKey, KeyEnv};
 ///
 /// let key = ApiKey::mint(KeyEnv::Test);
 /// let text = format!("kp_live_{} in a note", key.expose());
