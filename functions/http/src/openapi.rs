@@ -1,6 +1,8 @@
 //! The OpenAPI document, generated from the handlers' annotations and the
 //! core's types so it cannot drift from the code.
 
+use std::sync::OnceLock;
+
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -23,6 +25,12 @@ use crate::routes::{audit, data_plane, keys, meta, organizations, usage};
     modifiers(&Security),
 )]
 pub struct ApiDoc;
+
+/// The document, built once on first use and shared by every request.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(ApiDoc::openapi)
+}
 
 struct Security;
 

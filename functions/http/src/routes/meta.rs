@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 
@@ -23,8 +23,8 @@ pub async fn healthz() -> Json<Health> {
 /// The OpenAPI document, generated from the handlers and types.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta",
     responses((status = 200, description = "this document (OpenAPI 3.1)", content_type = "application/json")))]
-pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::ApiDoc::openapi())
+pub async fn openapi() -> Json<&'static utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
 }
 
 /// Unknown route.
