@@ -24,6 +24,8 @@
 
 mod endpoint;
 mod profile;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 use aws_config::{BehaviorVersion, ConfigLoader, SdkConfig};
 

@@ -2,69 +2,26 @@
 //! process-wide variables, so they run one after another in this binary of
 //! their own.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::http::{
-    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::result::ConnectorError;
+use keyplane_aws::testing::{closed_endpoint, set_env as set, Recorder};
 use keyplane_aws::Profile;
 use keyplane_secrets::{SecretsClient, SecretsError, Stage};
 
 /// AWS's own Secrets Manager endpoint for the test region.
 const AWS_ENDPOINT: &str = "https://secretsmanager.us-east-1.amazonaws.com/";
 
-/// An HTTP connection that records where each request goes and sends
-/// nothing anywhere.
-#[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
-
-impl HttpConnector for Recorder {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .push(request.uri().to_owned());
-        HttpConnectorFuture::ready(Err(ConnectorError::other(
-            "recorded, not sent".into(),
-            None,
-        )))
-    }
-}
-
 /// Where one read goes through a client configured from the environment,
 /// which must fail as `Unavailable` rather than panic.
 async fn endpoint_used() -> String {
     let recorder = Recorder::default();
-    let connection = recorder.clone();
-    let config = keyplane_aws::loader(Profile::Interactive)
-        .http_client(http_client_fn(move |_, _| {
-            SharedHttpConnector::new(connection.clone())
-        }))
-        .load()
-        .await;
+    let config = recorder.load(Profile::Interactive).await;
     let err = SecretsClient::from_sdk_config(&config)
         .read("keyplane-test/env", Stage::Current)
         .await
         .expect_err("nothing is sent");
     assert!(matches!(err, SecretsError::Unavailable(_)), "{err:?}");
-    let seen = recorder.0.lock().expect("not poisoned").clone();
-    seen.first().cloned().expect("a request")
-}
-
-fn set(name: &str, value: Option<&str>) {
-    match value {
-        Some(value) => std::env::set_var(name, value),
-        None => std::env::remove_var(name),
-    }
-}
-
-/// A loopback endpoint nothing listens on.
-fn closed_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    format!("http://{}", listener.local_addr().expect("addr"))
+    recorder.uris().first().cloned().expect("a request")
 }
 
 #[tokio::test]

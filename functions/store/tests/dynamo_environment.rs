@@ -3,14 +3,9 @@
 //! variables, so they run one after another in this binary of their own.
 //! No emulator and no network needed.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::http::{
-    http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
-};
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_runtime_api::client::result::ConnectorError;
+use keyplane_aws::testing::{closed_endpoint, set_env as set, Recorder};
 use keyplane_aws::Profile;
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::store::{KeyStore, StoreError};
@@ -19,56 +14,18 @@ use keyplane_store::DynamoStore;
 /// AWS's own DynamoDB endpoint for the test region.
 const AWS_ENDPOINT: &str = "https://dynamodb.us-east-1.amazonaws.com/";
 
-/// An HTTP connection that records where each request goes and sends
-/// nothing anywhere.
-#[derive(Debug, Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
-
-impl HttpConnector for Recorder {
-    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        self.0
-            .lock()
-            .expect("not poisoned")
-            .push(request.uri().to_owned());
-        HttpConnectorFuture::ready(Err(ConnectorError::other(
-            "recorded, not sent".into(),
-            None,
-        )))
-    }
-}
-
 /// Where one verify-path read goes through a store configured from the
 /// environment, which must fail as `Unavailable` rather than panic.
 async fn endpoint_used() -> String {
     let recorder = Recorder::default();
-    let connection = recorder.clone();
-    let config = keyplane_aws::loader(Profile::Lambda)
-        .http_client(http_client_fn(move |_, _| {
-            SharedHttpConnector::new(connection.clone())
-        }))
-        .load()
-        .await;
+    let config = recorder.load(Profile::Lambda).await;
     let store = DynamoStore::from_sdk_config(&config, "keyplane-environment");
     let outcome = store.get_secret(&ApiKey::mint(KeyEnv::Test).hash()).await;
     assert!(
         matches!(outcome, Err(StoreError::Unavailable(_))),
         "{outcome:?}"
     );
-    let seen = recorder.0.lock().expect("not poisoned").clone();
-    seen.first().cloned().expect("a request")
-}
-
-/// A loopback endpoint nothing listens on.
-fn closed_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    format!("http://{}", listener.local_addr().expect("addr"))
-}
-
-fn set(name: &str, value: Option<&str>) {
-    match value {
-        Some(value) => std::env::set_var(name, value),
-        None => std::env::remove_var(name),
-    }
+    recorder.uris().first().cloned().expect("a request")
 }
 
 #[tokio::test]
