@@ -64,3 +64,24 @@ pub fn closed_endpoint() -> String {
         .map(|addr| format!("http://{addr}"))
         .unwrap_or_else(|_| "http://127.0.0.1:9".to_owned())
 }
+
+/// Static credentials, region `us-east-1`, no instance metadata and no
+/// config or credentials files, so that a test consults nothing slow or
+/// host-specific. Changes the process environment: call it only in a test
+/// binary whose tests run one after another.
+pub fn isolate_from_host() {
+    set_env("AWS_ACCESS_KEY_ID", Some("AKIDKEYPLANETEST"));
+    set_env(
+        "AWS_SECRET_ACCESS_KEY",
+        Some("keyplane-test-secret-access-key"),
+    );
+    set_env("AWS_EC2_METADATA_DISABLED", Some("true"));
+    set_env("AWS_CONFIG_FILE", Some("/nonexistent/keyplane-test-config"));
+    set_env(
+        "AWS_SHARED_CREDENTIALS_FILE",
+        Some("/nonexistent/keyplane-test-credentials"),
+    );
+    set_env("AWS_PROFILE", None);
+    set_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", None);
+    set_env("AWS_REGION", Some("us-east-1"));
+}

@@ -26,19 +26,7 @@ async fn endpoint_used() -> String {
 
 #[tokio::test]
 async fn from_env_copes_with_blank_endpoints_and_missing_settings() {
-    // Static credentials and no instance metadata, so nothing slow or
-    // host-specific is consulted.
-    std::env::set_var("AWS_ACCESS_KEY_ID", "AKIDKEYPLANETEST");
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", "keyplane-test-secret-access-key");
-    std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
-    std::env::set_var("AWS_CONFIG_FILE", "/nonexistent/keyplane-test-config");
-    std::env::set_var(
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "/nonexistent/keyplane-test-credentials",
-    );
-    std::env::remove_var("AWS_PROFILE");
-    std::env::remove_var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS");
-    std::env::set_var("AWS_REGION", "us-east-1");
+    keyplane_aws::testing::isolate_from_host();
 
     // A blank general endpoint next to a usable service-specific one, then
     // the other way round: the SDK alone would panic on the first request.
