@@ -9,10 +9,12 @@
 //! embedded store and the DynamoDB store are held to the very same contract.
 
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 mod embedded;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
 pub use dynamo::DynamoStore;
+#[cfg(feature = "embedded")]
 pub use embedded::{EmbeddedStore, OpenError};
