@@ -284,7 +284,7 @@ async fn revoke_is_immediate_and_final() {
             .await
             .rolled()
             .unwrap_err(),
-        world.keyplane.activate_key(&admin, &id).await.unwrap_err(),
+        world.keyplane.activate_key(&admin, &id, Default::default()).await.unwrap_err(),
     ] {
         assert_eq!(err.code, "KEY_REVOKED");
     }
@@ -358,7 +358,7 @@ async fn two_phase_create_needs_activation_within_an_hour() {
     assert_eq!(world.verify(&pending.key).await.code, VerifyCode::Pending);
     let active = world
         .keyplane
-        .activate_key(&admin, &pending.view.id.clone())
+        .activate_key(&admin, &pending.view.id.clone(), Default::default())
         .await
         .unwrap();
     assert_eq!(active.status, DisplayStatus::Active);
@@ -367,7 +367,7 @@ async fn two_phase_create_needs_activation_within_an_hour() {
     assert_eq!(
         world
             .keyplane
-            .activate_key(&admin, &pending.view.id.clone())
+            .activate_key(&admin, &pending.view.id.clone(), Default::default())
             .await
             .unwrap()
             .version,
@@ -387,7 +387,7 @@ async fn two_phase_create_needs_activation_within_an_hour() {
     world.clock.advance(Duration::minutes(61));
     let err = world
         .keyplane
-        .activate_key(&admin, &late.view.id.clone())
+        .activate_key(&admin, &late.view.id.clone(), Default::default())
         .await
         .unwrap_err();
     assert_eq!(err.code, "PENDING_EXPIRED");

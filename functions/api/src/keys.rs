@@ -109,6 +109,47 @@ pub struct PatchKey {
     /// New labels (replace the old ones).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Bind the key to the Secrets Manager secret (ARN) that holds it;
+    /// `null` removes the binding (and turns rotation off).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub secret_arn: Option<Option<String>>,
+    /// Let the Secrets Manager rotator roll the key into its bound secret.
+    /// Turning it on hands out new secrets, so it needs the right to create
+    /// the key as it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<bool>,
+}
+
+/// Request to activate a pending key: optionally, where its secret now
+/// lives. The Terraform provider binds the secret it just wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ActivateKey {
+    /// ARN of the Secrets Manager secret that holds the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_arn: Option<String>,
+    /// Let the Secrets Manager rotator roll the key (needs `secret_arn`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<bool>,
+}
+
+/// The Secrets Manager secret a key is bound to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BoundSecret {
+    /// The secret's ARN.
+    pub arn: String,
+    /// Whether the rotator may roll the key into this secret.
+    pub rotation: bool,
+    /// Who bound the secret or turned rotation on; rotation acts with
+    /// their rights and stops if they could no longer create the key.
+    pub bound_by: Principal,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
@@ -178,6 +219,9 @@ pub struct KeyView {
     pub credits_remaining: Option<u64>,
     /// Labels.
     pub metadata: BTreeMap<String, String>,
+    /// The Secrets Manager secret holding the key, when bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<BoundSecret>,
     /// Version for `if_version`.
     pub version: u64,
 }

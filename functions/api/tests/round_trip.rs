@@ -69,6 +69,7 @@ fn view(scope: KeyScope) -> KeyView {
         credits: Some(10),
         credits_remaining: Some(3),
         metadata: BTreeMap::from([("team".to_owned(), "search".to_owned())]),
+        secret: None,
         version: 4,
     }
 }
@@ -134,6 +135,8 @@ fn a_patch_tells_null_from_absent() {
         permissions: Some(vec!["*".to_owned()]),
         expires_at: Some(Some(at())),
         metadata: Some(BTreeMap::new()),
+        secret_arn: None,
+        rotation: None,
     };
     round_trip(&full);
 }

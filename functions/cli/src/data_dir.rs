@@ -38,6 +38,7 @@ impl LocalConfig {
             admins: self.admins.clone(),
             usage_reporters: self.usage_reporters.clone(),
             key_env: self.key_env,
+            rotators: Vec::new(),
         }
     }
 }

@@ -262,6 +262,8 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
                     update.expires_at.map(Some)
                 },
                 metadata: (!update.metadata.is_empty()).then(|| parse::pairs(update.metadata)),
+                secret_arn: None,
+                rotation: None,
             };
             show(remote, &client.update_key(&update.key, &patch).await?)
         }

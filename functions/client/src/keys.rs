@@ -5,7 +5,9 @@ use futures::stream::BoxStream;
 use http::Method;
 use keyplane_api::id::KeyId;
 use keyplane_api::key_format::ApiKey;
-use keyplane_api::keys::{CreateKey, KeyPage, KeyView, KeyWithSecret, ListKeys, PatchKey, RollKey};
+use keyplane_api::keys::{
+    ActivateKey, CreateKey, KeyPage, KeyView, KeyWithSecret, ListKeys, PatchKey, RollKey,
+};
 use keyplane_api::usage::{KeyUsage, UsageRange};
 
 use crate::client::{segment, Answer, Call};
@@ -189,14 +191,15 @@ impl Client {
     }
 
     /// `POST /v1/keys/{key_id}/activate`: the second phase of a two-phase
-    /// create. Activating an active key changes nothing, so retries are
-    /// safe.
-    pub async fn activate_key(&self, key: &KeyId) -> Result<KeyView, Error> {
+    /// create, optionally binding the secret that now holds the key.
+    /// Repeating the same activation changes nothing, so retries are safe.
+    pub async fn activate_key(&self, key: &KeyId, req: &ActivateKey) -> Result<KeyView, Error> {
         let call = Call::new(
             Method::POST,
             "/v1/keys/{key_id}/activate",
             format!("{}/activate", key_path(key)),
-        );
+        )
+        .json(req)?;
         self.send(call).await?.json()
     }
 

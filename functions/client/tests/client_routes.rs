@@ -72,7 +72,7 @@ async fn every_route_through_the_client() {
         .expect("created");
     assert_eq!(pending.view.status, DisplayStatus::Pending);
     let active = alice
-        .activate_key(&pending.view.id)
+        .activate_key(&pending.view.id, &Default::default())
         .await
         .expect("activate");
     assert_eq!(active.status, DisplayStatus::Active);

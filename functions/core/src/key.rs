@@ -56,6 +56,34 @@ impl LiveSecret {
     }
 }
 
+/// The Secrets Manager secret that holds a key, and whether the rotator may
+/// roll the key into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretBinding {
+    /// The secret's ARN.
+    pub arn: String,
+    /// Whether the rotator may roll the key.
+    pub rotation: bool,
+    /// Who bound the secret or turned rotation on. The rotator acts on
+    /// their authority: it rolls only while they could create the key.
+    pub bound_by: Principal,
+    /// A rotation between `setSecret` and `finishSecret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingRotation>,
+}
+
+/// A secret staged by the rotator: it verifies already (so `testSecret`
+/// can check it) but becomes current only when the rotation finishes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRotation {
+    /// The rotation's `ClientRequestToken` (the secret version id).
+    pub token: String,
+    /// SHA-256 of the staged plaintext.
+    pub hash: KeyHash,
+    /// Masked form of the staged plaintext.
+    pub hint: String,
+}
+
 /// A key's metadata: everything but the plaintext.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
@@ -103,6 +131,9 @@ pub struct KeyRecord {
     pub credits_remaining: Option<u64>,
     /// Last verify with a cost, or last usage report; maintained by the store.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The secret holding the key, when one is bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretBinding>,
 }
 
 impl KeyRecord {

@@ -211,6 +211,21 @@ pub fn widens(before: &KeyRecord, after: &KeyRecord) -> bool {
         || after.scope != before.scope
         || later(before.expires_at, after.expires_at)
         || (after.status == KeyStatus::Active && before.status != KeyStatus::Active)
+        || delegates_rotation(before, after)
+}
+
+/// Does the change let the rotator hand out new secrets it could not
+/// before: rotation turned on, or pointed at another secret? The rotator
+/// acts on the authority of whoever did that, so it is as strong as minting.
+fn delegates_rotation(before: &KeyRecord, after: &KeyRecord) -> bool {
+    let rotating = |key: &KeyRecord| {
+        key.secret
+            .as_ref()
+            .filter(|binding| binding.rotation)
+            .map(|binding| (binding.arn.clone(), binding.bound_by.clone()))
+    };
+    let now = rotating(after);
+    now.is_some() && now != rotating(before)
 }
 
 /// Set a membership: organization owners, and never beyond their own

@@ -162,6 +162,51 @@ pub fn request_id(raw: &str) -> Option<String> {
     Some(raw.to_owned())
 }
 
+/// Longest secret ARN accepted (Secrets Manager's own limit on an id).
+pub const MAX_SECRET_ARN_CHARS: usize = 2048;
+
+/// A Secrets Manager secret ARN, `arn:PARTITION:secretsmanager:REGION:ACCOUNT:secret:NAME`.
+/// Only full ARNs: a name would be ambiguous across accounts and regions,
+/// and the rotator compares the binding with the ARN Secrets Manager
+/// hands it.
+///
+/// ```
+/// # use keyplane_core::validate::secret_arn;
+/// assert!(secret_arn("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ci/key-AbCdEf").is_ok());
+/// assert!(secret_arn("ci/key").is_err());
+/// ```
+pub fn secret_arn(raw: &str) -> Result<String, Error> {
+    let invalid = || {
+        Error::invalid(
+            "INVALID_SECRET_ARN",
+            format!(
+                "secret_arn must be a Secrets Manager secret ARN \
+                 (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME), got `{}`",
+                printable(raw)
+            ),
+        )
+    };
+    if raw.is_empty() || raw.chars().count() > MAX_SECRET_ARN_CHARS {
+        return Err(invalid());
+    }
+    no_control_characters("secret_arn", "INVALID_SECRET_ARN", raw)?;
+    no_keys("secret_arn", raw)?;
+    let parts: Vec<&str> = raw.splitn(7, ':').collect();
+    let well_formed = matches!(
+        parts.as_slice(),
+        ["arn", partition, "secretsmanager", region, account, "secret", name]
+            if partition.starts_with("aws")
+                && !region.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit())
+                && !name.is_empty()
+    );
+    if !well_formed {
+        return Err(invalid());
+    }
+    Ok(raw.to_owned())
+}
+
 /// A short, printable rendering of client input for error messages: keys
 /// are redacted, control characters are escaped and input is cut after a
 /// few characters, so an error can never carry a pasted secret or break a

@@ -99,6 +99,7 @@ impl World {
             admins: vec![principal(ADMIN)],
             usage_reporters: vec![principal(REPORTER)],
             key_env: KeyEnv::Test,
+            rotators: Vec::new(),
         };
         let keyplane = Keyplane::new(store.clone(), clock.clone(), config);
         Self {

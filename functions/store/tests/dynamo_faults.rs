@@ -123,6 +123,7 @@ async fn verify_fails_closed_when_dynamodb_is_unreachable() {
                 ],
                 usage_reporters: Vec::new(),
                 key_env: KeyEnv::Test,
+                rotators: Vec::new(),
             },
         );
         let started = Instant::now();

@@ -164,6 +164,7 @@ impl TestServer {
             admins: vec![arn(ADMIN)],
             usage_reporters: vec![arn(REPORTER)],
             key_env: KeyEnv::Test,
+            rotators: Vec::new(),
         };
         let store = Arc::new(EmbeddedStore::in_memory().expect("in-memory store"));
         let state = AppState {

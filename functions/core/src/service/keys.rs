@@ -145,6 +145,7 @@ impl Keyplane {
             version: 1,
             credits_remaining: req.credits,
             last_used_at: None,
+            secret: None,
         };
         let secrets = record.secret_records();
         let event = self.audit_event(

@@ -17,10 +17,11 @@ use crate::{permission, validate, Error};
 
 use super::access::Access;
 use super::idempotency::{self, IdempotencyToken};
+use super::rotation::rebind;
 use super::rules::{refuse_if_revoked, validate_expiry};
 use super::view;
 use super::{Caller, Keyplane};
-use keyplane_api::keys::{KeyView, PatchKey, RollKey};
+use keyplane_api::keys::{ActivateKey, KeyView, PatchKey, RollKey};
 
 /// A rolled key: the new plaintext, shown once.
 #[derive(Debug)]
@@ -182,6 +183,7 @@ impl Keyplane {
         if let Some(permissions) = &patch.permissions {
             key.permissions = permission::normalise(permissions)?;
         }
+        let orphan = rebind(&mut key, patch.secret_arn, patch.rotation, &caller.principal)?;
         match patch.enabled {
             Some(true) if key.status == KeyStatus::Disabled => {
                 if key.has_leaked_secret() {
@@ -214,6 +216,7 @@ impl Keyplane {
         let key = self
             .commit(Change {
                 fence,
+                deletes: orphan.into_iter().collect(),
                 ..Change::new(key, expected, event)
             })
             .await?;
@@ -244,12 +247,30 @@ impl Keyplane {
     /// Activates a pending key (second phase of a two-phase create), under
     /// the same rule as creating it. Activating an active key changes
     /// nothing, so a provider may retry.
-    pub async fn activate_key(&self, caller: &Caller, id: &KeyId) -> Result<KeyView, Error> {
+    /// With `secret_arn`, the key is bound to the secret that holds it
+    /// (and `rotation` may turn on the rotator); repeating the same
+    /// activation changes nothing.
+    pub async fn activate_key(
+        &self,
+        caller: &Caller,
+        id: &KeyId,
+        req: ActivateKey,
+    ) -> Result<KeyView, Error> {
         let now = self.clock.now();
         let (mut key, access) = self.manageable_key(caller, id).await?;
         refuse_if_revoked(&key)?;
+        let binds = req.secret_arn.is_some() || req.rotation.is_some();
         match key.status {
-            KeyStatus::Active => return Ok(view::masked(&key, now)),
+            KeyStatus::Active if !binds => return Ok(view::masked(&key, now)),
+            KeyStatus::Active => {
+                // A retried activation that binds: the binding is a patch.
+                let patch = PatchKey {
+                    secret_arn: req.secret_arn.map(Some),
+                    rotation: req.rotation,
+                    ..PatchKey::default()
+                };
+                return self.patch_key(caller, id, patch).await;
+            }
             KeyStatus::Disabled => {
                 return Err(Error::conflict(
                     "KEY_DISABLED",
@@ -267,6 +288,7 @@ impl Keyplane {
         let expected = key.version;
         key.status = KeyStatus::Active;
         key.pending_until = None;
+        rebind(&mut key, req.secret_arn.map(Some), req.rotation, &caller.principal)?;
         let fence = Self::mint_check(caller, &access, &key)?;
         let event = self.audit_event(
             caller,
@@ -343,6 +365,10 @@ impl Keyplane {
         }
         key.secrets = secrets;
         key.hint = plaintext.hint();
+        // A staged rotation secret was just dropped with the other old ones.
+        if let Some(binding) = key.secret.as_mut() {
+            binding.pending = None;
+        }
         let event = self.audit_event(caller, &key.organization_id, "key.roll", key.id.as_str());
         let idempotency = self.idempotency_record(&caller.principal, token, &fingerprint, &key.id);
         let change = Change {

@@ -9,6 +9,7 @@ mod leak;
 mod lifecycle;
 mod organizations;
 mod rules;
+mod rotation;
 mod usage;
 mod verify;
 mod view;
@@ -16,7 +17,8 @@ mod view;
 pub use idempotency::{IdempotencyToken, MAX_IDEMPOTENCY_KEY_LEN};
 pub use keyplane_api::audit::{AuditPage, AuditQuery};
 pub use keyplane_api::keys::{
-    CreateKey, KeyPage, KeyView, KeyWithSecret, ListKeys, PatchKey, RollKey, ScopeKind,
+    ActivateKey, BoundSecret, CreateKey, KeyPage, KeyView, KeyWithSecret, ListKeys, PatchKey,
+    RollKey, ScopeKind,
 };
 pub use keyplane_api::tenancy::{
     CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization,
@@ -25,6 +27,7 @@ pub use keyplane_api::usage::{KeyUsage, ReportUsage, UsageRange};
 pub use keyplane_api::verify::{ReportLeak, Verdict, VerifyCode, VerifyKey};
 pub use keys::{CreateOutcome, CreatedKey, MAX_CREDITS};
 pub use lifecycle::{RollOutcome, RolledKey};
+pub use rotation::Rotation;
 
 use std::fmt;
 use std::sync::Arc;
@@ -43,6 +46,9 @@ pub struct Config {
     pub usage_reporters: Vec<Principal>,
     /// Environment of minted keys.
     pub key_env: KeyEnv,
+    /// Principals the Secrets Manager rotator runs as: they may roll keys
+    /// bound to a secret with rotation on, and nothing else.
+    pub rotators: Vec<Principal>,
 }
 
 /// Who is calling a management use case, and from where.

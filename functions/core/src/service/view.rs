@@ -2,7 +2,7 @@
 //! every key use case; no plaintext ever reaches these types.
 
 use chrono::{DateTime, Utc};
-use keyplane_api::keys::KeyView;
+use keyplane_api::keys::{BoundSecret, KeyView};
 
 use crate::key::{KeyRecord, KeyStatus};
 
@@ -32,6 +32,11 @@ pub fn masked(key: &KeyRecord, now: DateTime<Utc>) -> KeyView {
         credits: key.credits,
         credits_remaining: key.credits_remaining,
         metadata: key.metadata.clone(),
+        secret: key.secret.as_ref().map(|binding| BoundSecret {
+            arn: binding.arn.clone(),
+            rotation: binding.rotation,
+            bound_by: binding.bound_by.clone(),
+        }),
         version: key.version,
     }
 }

@@ -12,7 +12,7 @@ use keyplane_core::service::{
 use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
 use crate::AppState;
-use keyplane_api::keys::KeyWithSecret;
+use keyplane_api::keys::{ActivateKey, KeyWithSecret};
 use keyplane_api::problem::Problem;
 
 /// Header set on the answer to a replayed create.
@@ -114,8 +114,10 @@ pub async fn revoke(
     Ok(Json(state.keyplane.revoke_key(&req.caller, &id).await?))
 }
 
-/// Activate a pending key (second phase of a two-phase create).
+/// Activate a pending key (second phase of a two-phase create), optionally
+/// binding the Secrets Manager secret that now holds it.
 #[utoipa::path(post, path = "/v1/keys/{key_id}/activate", tag = "keys", params(("key_id" = String, Path)),
+    request_body(content = Option<ActivateKey>),
     responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
 pub async fn activate(
     State(state): State<AppState>,
@@ -123,7 +125,10 @@ pub async fn activate(
     req: Signed,
 ) -> Result<Json<KeyView>, ApiError> {
     let id = KeyId::parse(&id)?;
-    Ok(Json(state.keyplane.activate_key(&req.caller, &id).await?))
+    let body = req.json_or_default::<ActivateKey>()?;
+    Ok(Json(
+        state.keyplane.activate_key(&req.caller, &id, body).await?,
+    ))
 }
 
 /// Roll a key: a new secret under the same id; the old one works for

@@ -350,6 +350,7 @@ impl TestApp {
             admins: vec![Principal::parse(ADMIN_ARN).unwrap()],
             usage_reporters: vec![Principal::parse(REPORTER_ARN).unwrap()],
             key_env: KeyEnv::Test,
+            rotators: Vec::new(),
         };
         let identities = Arc::new(Identities::new());
         let state = AppState {

@@ -133,6 +133,7 @@ impl KeyBuilder {
             version: 1,
             credits_remaining: None,
             last_used_at: None,
+            secret: None,
         })
     }
 
