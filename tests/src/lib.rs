@@ -23,6 +23,8 @@ use keyplane_store::EmbeddedStore;
 pub const ADMIN: &str = "arn:aws:iam::111111111111:user/admin";
 /// The configured usage reporter.
 pub const REPORTER: &str = "arn:aws:iam::111111111111:role/gateway";
+/// The configured rotation principal (the rotator Lambda's role).
+pub const ROTATOR: &str = "arn:aws:iam::111111111111:role/keyplane-rotator";
 
 /// Builds a principal from a test ARN.
 pub fn principal(arn: &str) -> Principal {
@@ -90,7 +92,7 @@ impl World {
             admins: vec![principal(ADMIN)],
             usage_reporters: vec![principal(REPORTER)],
             key_env: KeyEnv::Test,
-            rotators: Vec::new(),
+            rotators: vec![principal(ROTATOR)],
         };
         let keyplane = Keyplane::new(store.clone(), clock.clone(), config);
         Self {

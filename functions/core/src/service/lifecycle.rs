@@ -263,7 +263,17 @@ impl Keyplane {
         match key.status {
             KeyStatus::Active if !binds => return Ok(view::masked(&key, now)),
             KeyStatus::Active => {
-                // A retried activation that binds: the binding is a patch.
+                // A retried activation that binds: unchanged, or a patch.
+                let mut probe = key.clone();
+                rebind(
+                    &mut probe,
+                    req.secret_arn.clone().map(Some),
+                    req.rotation,
+                    &caller.principal,
+                )?;
+                if probe.secret == key.secret {
+                    return Ok(view::masked(&key, now));
+                }
                 let patch = PatchKey {
                     secret_arn: req.secret_arn.map(Some),
                     rotation: req.rotation,
