@@ -320,6 +320,25 @@ impl SecretsClient {
         Ok(())
     }
 
+    /// Takes label `stage` off `version_id` (`UpdateSecretVersionStage`
+    /// with no target), as a rotation's last step does with `AWSPENDING`.
+    /// Taking off a label the version no longer carries is harmless.
+    pub async fn remove_stage(
+        &self,
+        secret_id: &str,
+        stage: Stage,
+        version_id: &str,
+    ) -> Result<(), SecretsError> {
+        self.configured()?;
+        validate::secret_id(secret_id)?;
+        stage.validate()?;
+        validate::token(version_id)?;
+        self.update_stage(secret_id, &stage, None, Some(version_id))
+            .await?;
+        tracing::debug!(secret_id, %stage, version_id, "removed staging label");
+        Ok(())
+    }
+
     /// One `UpdateSecretVersionStage`: puts `stage` on `to` and/or takes it
     /// off `from`.
     async fn update_stage(
@@ -400,6 +419,11 @@ impl SecretsClient {
                 .deleted_date()
                 .and_then(|date| SystemTime::try_from(*date).ok()),
             rotation_enabled: out.rotation_enabled().unwrap_or(false),
+            tags: out
+                .tags()
+                .iter()
+                .filter_map(|tag| Some((tag.key()?.to_owned(), tag.value()?.to_owned())))
+                .collect(),
         }))
     }
 

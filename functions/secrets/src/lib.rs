@@ -20,3 +20,9 @@ pub use client::SecretsClient;
 pub use error::SecretsError;
 pub use stage::Stage;
 pub use types::{Recovery, SecretDescription, SecretValue, SecretVersion};
+
+/// The tag naming the Keyplane key a secret holds. The Terraform provider
+/// and the CLI set it when they write a key; the rotator reads it to know
+/// which key to roll (and Keyplane checks the key is bound to that secret,
+/// so a wrong tag can only make a rotation fail).
+pub const KEY_ID_TAG: &str = "keyplane:key-id";

@@ -52,6 +52,8 @@ pub struct SecretDescription {
     pub deleted_date: Option<SystemTime>,
     /// Whether Secrets Manager rotation is switched on.
     pub rotation_enabled: bool,
+    /// The secret's tags, e.g. [`KEY_ID_TAG`](crate::KEY_ID_TAG).
+    pub tags: BTreeMap<String, String>,
 }
 
 impl SecretDescription {
