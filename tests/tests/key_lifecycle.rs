@@ -284,7 +284,11 @@ async fn revoke_is_immediate_and_final() {
             .await
             .rolled()
             .unwrap_err(),
-        world.keyplane.activate_key(&admin, &id, Default::default()).await.unwrap_err(),
+        world
+            .keyplane
+            .activate_key(&admin, &id, Default::default())
+            .await
+            .unwrap_err(),
     ] {
         assert_eq!(err.code, "KEY_REVOKED");
     }

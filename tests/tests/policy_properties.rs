@@ -354,7 +354,13 @@ impl Scenario {
             }
             (Action::Activate, Some(id)) => {
                 let before = self.view(&id).await;
-                if self.world.keyplane.activate_key(&who, &id, Default::default()).await.is_ok() {
+                if self
+                    .world
+                    .keyplane
+                    .activate_key(&who, &id, Default::default())
+                    .await
+                    .is_ok()
+                {
                     let after = self.view(&id).await;
                     if wider(&before, &after) {
                         prop_assert!(self.allowed(actor, &after), "{arn} activated {after:?}");

@@ -286,11 +286,7 @@ async fn turning_rotation_on_needs_the_right_to_create_the_key() {
         .unwrap_err();
     assert_eq!(err.code, "CREATOR_ONLY");
     // Turning it off narrows, which a manager may do.
-    let view = world
-        .keyplane
-        .get_key(&caller(ALICE), &id)
-        .await
-        .unwrap();
+    let view = world.keyplane.get_key(&caller(ALICE), &id).await.unwrap();
     assert!(!view.secret.unwrap().rotation);
 }
 
@@ -401,7 +397,11 @@ async fn a_revoked_key_is_never_rotated() {
     let world = World::new();
     let (org, ws) = world.org().await;
     let (id, _) = bound_key(&world, ADMIN, workspace_key(&org, &ws), true).await;
-    world.keyplane.revoke_key(&caller(ADMIN), &id).await.unwrap();
+    world
+        .keyplane
+        .revoke_key(&caller(ADMIN), &id)
+        .await
+        .unwrap();
     let new = ApiKey::mint(KeyEnv::Test);
     let err = stage(&world, &id, TOKEN, &new).await.unwrap_err();
     assert_eq!(err.code, "KEY_REVOKED");

@@ -85,3 +85,21 @@ pub fn isolate_from_host() {
     set_env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", None);
     set_env("AWS_REGION", Some("us-east-1"));
 }
+
+/// Keyplane's configuration for `profile` aimed at an emulator (moto) at
+/// `endpoint`, with region `us-east-1` and static test credentials, so
+/// nothing from the host's AWS configuration is consulted.
+pub async fn emulator(endpoint: &str, profile: Profile) -> SdkConfig {
+    crate::loader(profile)
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "AKIDKEYPLANETEST",
+            "keyplane-test-secret-access-key",
+            None,
+            None,
+            "keyplane-tests",
+        ))
+        .load()
+        .await
+}

@@ -183,7 +183,12 @@ impl Keyplane {
         if let Some(permissions) = &patch.permissions {
             key.permissions = permission::normalise(permissions)?;
         }
-        let orphan = rebind(&mut key, patch.secret_arn, patch.rotation, &caller.principal)?;
+        let orphan = rebind(
+            &mut key,
+            patch.secret_arn,
+            patch.rotation,
+            &caller.principal,
+        )?;
         match patch.enabled {
             Some(true) if key.status == KeyStatus::Disabled => {
                 if key.has_leaked_secret() {
@@ -298,7 +303,12 @@ impl Keyplane {
         let expected = key.version;
         key.status = KeyStatus::Active;
         key.pending_until = None;
-        rebind(&mut key, req.secret_arn.map(Some), req.rotation, &caller.principal)?;
+        rebind(
+            &mut key,
+            req.secret_arn.map(Some),
+            req.rotation,
+            &caller.principal,
+        )?;
         let fence = Self::mint_check(caller, &access, &key)?;
         let event = self.audit_event(
             caller,

@@ -29,13 +29,13 @@ use std::sync::Arc;
 
 use keyplane_api::key_format::{ApiKey, KeyEnv};
 use keyplane_core::clock::SystemClock;
-use keyplane_core::Config;
-use keyplane_store::DynamoStore;
 use keyplane_core::id::KeyId;
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{Rotation, VerifyKey};
+use keyplane_core::Config;
 use keyplane_core::{Caller, Keyplane};
 use keyplane_secrets::{SecretDescription, SecretsClient, SecretsError, Stage, KEY_ID_TAG};
+use keyplane_store::DynamoStore;
 use serde::Deserialize;
 
 /// The event Secrets Manager sends for each rotation step.
@@ -83,7 +83,9 @@ impl Step {
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
     /// The event names a step this contract does not have.
-    #[error("unknown rotation step `{0}`: expected createSecret, setSecret, testSecret or finishSecret")]
+    #[error(
+        "unknown rotation step `{0}`: expected createSecret, setSecret, testSecret or finishSecret"
+    )]
     UnknownStep(String),
     /// The secret does not exist (or was deleted).
     #[error("secret `{0}` does not exist")]
@@ -409,13 +411,10 @@ impl Rotator {
         else {
             return Ok(None);
         };
-        found
-            .value
-            .check()
-            .map_err(|_| RotationError::NotAKey {
-                secret: target.secret.arn.clone(),
-                stage: "AWSPENDING",
-            })?;
+        found.value.check().map_err(|_| RotationError::NotAKey {
+            secret: target.secret.arn.clone(),
+            stage: "AWSPENDING",
+        })?;
         Ok(Some(found.value))
     }
 
