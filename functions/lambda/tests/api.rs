@@ -21,8 +21,13 @@ const LAMBDA_REQUEST_ID: &str = "5d3c0a7e-93f1-4c55-8d0b-2f6e1a9b7c41";
 
 macro_rules! fixture {
     ($name:literal) => {
-        serde_json::from_str::<Value>(include_str!(concat!("fixtures/", $name, ".json")))
-            .expect("fixture is JSON")
+        serde_json::from_str::<Value>(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/",
+            $name,
+            ".json"
+        )))
+        .expect("fixture is JSON")
     };
 }
 
@@ -111,7 +116,9 @@ async fn an_iam_admin_creates_an_organization_through_an_http_api() {
     let answer = call(&app, fixture!("http-api-v2-iam-user")).await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
     assert_eq!(answer.body["name"], "Acme");
-    assert!(answer.body["id"].as_str().is_some_and(|id| id.starts_with("org_")));
+    assert!(answer.body["id"]
+        .as_str()
+        .is_some_and(|id| id.starts_with("org_")));
     assert_eq!(
         answer.headers.get("x-request-id").map(|v| v.as_bytes()),
         Some(LAMBDA_REQUEST_ID.as_bytes()),
@@ -185,16 +192,24 @@ async fn a_signed_idempotency_key_makes_a_create_replayable() {
 
     let first = call(&app, event.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
-    assert!(first.body["key"].as_str().is_some_and(|k| k.starts_with("kp_test_")));
+    assert!(first.body["key"]
+        .as_str()
+        .is_some_and(|k| k.starts_with("kp_test_")));
 
     let replay = call(&app, event.clone()).await;
     assert_eq!(replay.status, StatusCode::OK, "{}", replay.body);
     assert_eq!(
-        replay.headers.get("idempotent-replayed").map(|v| v.as_bytes()),
+        replay
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
         Some(&b"true"[..])
     );
     assert_eq!(replay.body["key_id"], first.body["key_id"]);
-    assert!(replay.body.get("key").is_none(), "a replay never shows the key");
+    assert!(
+        replay.body.get("key").is_none(),
+        "a replay never shows the key"
+    );
 
     // The forwarded Authorization header decides: an Idempotency-Key it
     // does not sign is refused.
