@@ -153,6 +153,12 @@ impl Common {
     /// Reads and checks the shared variables.
     pub fn from(env: &Env) -> Result<Self, ConfigError> {
         let table = env.required(KEYPLANE_TABLE)?;
+        if keyplane_core::key_format::contains_key(&table) {
+            return Err(ConfigError::new(
+                KEYPLANE_TABLE,
+                "holds an API key, not a table name; remove the key from the function's environment",
+            ));
+        }
         if !is_table_name(&table) && !table.starts_with("arn:") {
             return Err(ConfigError::new(
                 KEYPLANE_TABLE,
