@@ -29,7 +29,7 @@
 //! one strongly consistent read each uncached call costs. For the
 //! strictest revocation set the TTL to 0. With a short TTL (60 s or less),
 //! a REQUEST authorizer's identity sources must include the method and the
-//! path (`$context.httpMethod`, `$context.path` / `$context.routeKey`),
+//! path (REST `context.httpMethod`, `context.path`; HTTP API `$context.httpMethod`, `$context.path`),
 //! otherwise the answer for one route is reused for another route that
 //! needs other permissions. A TOKEN authorizer's cache key is the token
 //! alone: with caching on, the policy returned for the first route is
