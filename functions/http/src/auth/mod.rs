@@ -63,6 +63,14 @@ pub enum AuthError {
     /// The signature does not match.
     #[error("the request signature does not match")]
     BadSignature,
+    /// Behind API Gateway: the request context names no IAM caller, so the
+    /// route was not configured with `AWS_IAM` authorization (or the event
+    /// came from elsewhere, such as a load balancer). Headers are never a
+    /// substitute: a client can set any of them.
+    #[error(
+        "no IAM caller in the API Gateway request context; management routes must use AWS_IAM authorization and be called with SigV4-signed requests"
+    )]
+    NoIamContext,
 }
 
 impl AuthError {
@@ -82,6 +90,7 @@ impl AuthError {
             AuthError::Expired => "SIGNATURE_EXPIRED",
             AuthError::WrongScope { .. } => "SIGNATURE_WRONG_SCOPE",
             AuthError::BadSignature => "SIGNATURE_MISMATCH",
+            AuthError::NoIamContext => "IAM_CONTEXT_MISSING",
         }
     }
 }

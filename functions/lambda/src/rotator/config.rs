@@ -3,6 +3,8 @@
 use keyplane_api::limits::MAX_GRACE_SECONDS;
 use keyplane_core::principal::Principal;
 
+use crate::config::{Common, ConfigError, Env, FunctionConfig};
+
 /// How long the previous secret keeps working after `finishSecret`, unless
 /// configured: twice the default refresh interval of AWS's secret caching
 /// clients (one hour), so every cached copy is refreshed before it stops.
@@ -31,7 +33,9 @@ pub struct RotatorConfigError {
 impl RotatorConfig {
     /// Reads the settings through `var` (the process environment in
     /// production, a map in tests).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, RotatorConfigError> {
+    pub fn from_vars(
+        var: impl Fn(&'static str) -> Option<String>,
+    ) -> Result<Self, RotatorConfigError> {
         const PRINCIPAL: &str = "KEYPLANE_ROTATION_PRINCIPAL";
         const GRACE: &str = "KEYPLANE_ROTATION_GRACE_SECONDS";
         let fail = |variable, message: String| RotatorConfigError { variable, message };
@@ -67,6 +71,28 @@ impl RotatorConfig {
     }
 }
 
+/// The whole configuration of the `rotator` function.
+#[derive(Debug, Clone)]
+pub struct RotatorFunctionConfig {
+    /// Table, region, logs.
+    pub common: Common,
+    /// Principal and grace.
+    pub rotation: RotatorConfig,
+}
+
+impl FunctionConfig for RotatorFunctionConfig {
+    fn from(env: &Env) -> Result<Self, ConfigError> {
+        let common = Common::from(env)?;
+        let rotation = RotatorConfig::from_vars(|name| env.optional(name).ok().flatten())
+            .map_err(|err| ConfigError::new(err.variable, err.message))?;
+        Ok(Self { common, rotation })
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,7 +103,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        RotatorConfig::from_vars(|name| vars.get(name).cloned())
+        RotatorConfig::from_vars(|name: &'static str| vars.get(name).cloned())
     }
 
     const ROLE: &str = "arn:aws:iam::123456789012:role/keyplane-rotator";

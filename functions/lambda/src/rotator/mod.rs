@@ -23,7 +23,7 @@
 
 mod config;
 
-pub use config::RotatorConfig;
+pub use config::{RotatorConfig, RotatorFunctionConfig};
 
 use std::sync::Arc;
 

@@ -1,0 +1,105 @@
+//! The `api` function: the same Router as `keyplane serve`, on DynamoDB,
+//! behind API Gateway (HTTP API or REST API, Lambda proxy integration).
+//!
+//! - Management routes take the caller from API Gateway's `AWS_IAM`
+//!   authorization ([`GatewayIdentity`]); without it they answer 401
+//!   `IAM_CONTEXT_MISSING`. The caller's `Authorization` header still
+//!   reaches the Router unchanged: its `SignedHeaders` decide whether an
+//!   `Idempotency-Key` counts, and its signature names a request for
+//!   implicit idempotency.
+//! - Routes are matched without the stage: an HTTP API on a named stage
+//!   puts it in front of the path, and lambda_http puts it in front of REST
+//!   paths unless `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set. The path is
+//!   rebuilt from the event's raw path either way.
+//! - The Lambda request id becomes the request's `x-request-id`, so audit
+//!   events and problem bodies quote the id CloudWatch logs carry.
+
+mod identity;
+
+use std::sync::Arc;
+
+use axum::Router;
+use http::uri::PathAndQuery;
+use http::{HeaderValue, Uri};
+use keyplane_core::clock::{Clock, SystemClock};
+use keyplane_core::store::KeyStore;
+use keyplane_core::Keyplane;
+use keyplane_http::AppState;
+use keyplane_store::DynamoStore;
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use tower::util::MapRequest;
+use tower::ServiceExt;
+
+pub use identity::GatewayIdentity;
+
+use crate::config::ApiConfig;
+
+/// The service `lambda_http::run` serves: the Router behind [`prepare`].
+pub type Api = MapRequest<Router, fn(Request) -> Request>;
+
+/// The Router's state on the configured DynamoDB table, with the system
+/// clock and [`GatewayIdentity`].
+pub async fn state(config: &ApiConfig) -> AppState {
+    let store = DynamoStore::from_env(config.common.table.clone()).await;
+    state_with(Arc::new(store), Arc::new(SystemClock), config)
+}
+
+/// The Router's state on any store and clock (tests use the embedded store).
+pub fn state_with(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, config: &ApiConfig) -> AppState {
+    AppState {
+        keyplane: Keyplane::new(store, clock.clone(), config.core_config()),
+        identity: Arc::new(GatewayIdentity),
+        clock,
+    }
+}
+
+/// The Router, ready for `lambda_http::run`.
+pub fn app(state: AppState) -> Api {
+    keyplane_http::app(state).map_request(prepare as fn(Request) -> Request)
+}
+
+/// The name of the header the Router takes request ids from.
+const X_REQUEST_ID: &str = "x-request-id";
+
+/// Fits a converted event to the Router: the stage comes off the path and
+/// the Lambda request id becomes the request id.
+pub fn prepare(mut req: Request) -> Request {
+    if let Some(uri) = routed_uri(&req) {
+        *req.uri_mut() = uri;
+    }
+    let lambda_request_id = req
+        .lambda_context_ref()
+        .map(|context| context.request_id.as_str())
+        .filter(|id| !id.is_empty())
+        .and_then(|id| HeaderValue::from_str(id).ok());
+    if let Some(id) = lambda_request_id {
+        req.headers_mut().insert(X_REQUEST_ID, id);
+    }
+    req
+}
+
+/// The request's URI with the path the routes are written for, or `None`
+/// to leave it as lambda_http built it.
+fn routed_uri(req: &Request) -> Option<Uri> {
+    let raw_path = req.raw_http_path();
+    let path = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(_) => raw_path,
+        RequestContext::ApiGatewayV2(context) => {
+            crate::stage::strip(context.stage.as_deref(), raw_path)
+        }
+        _ => return None,
+    };
+    if path.is_empty() {
+        return None;
+    }
+    let path_and_query = match req.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path.to_owned(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    // A path API Gateway passed undecodable stays as lambda_http encoded
+    // it; it matches no route either way.
+    parts.path_and_query = Some(PathAndQuery::try_from(path_and_query).ok()?);
+    Uri::from_parts(parts).ok()
+}

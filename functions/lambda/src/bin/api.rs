@@ -1,0 +1,15 @@
+//! The `api` Lambda function: Keyplane's Router behind API Gateway.
+
+use std::process::ExitCode;
+
+use keyplane_lambda::api;
+use keyplane_lambda::config::ApiConfig;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let Ok(config) = keyplane_lambda::start::<ApiConfig>() else {
+        return ExitCode::FAILURE;
+    };
+    let app = api::app(api::state(&config).await);
+    keyplane_lambda::exit(lambda_http::run(app).await)
+}
