@@ -1,5 +1,10 @@
 //! Shared fixtures for Keyplane's cross-component tests: a [`World`] with the
-//! use cases wired to an in-memory embedded store and a manual clock.
+//! use cases wired to an in-memory embedded store and a manual clock, and
+//! [`lambda_runtime_api`], which runs the built Lambda bootstraps (found by
+//! [`lambda_functions`]) as Lambda would.
+
+pub mod lambda_functions;
+pub mod lambda_runtime_api;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
