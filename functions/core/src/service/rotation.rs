@@ -158,20 +158,8 @@ impl Keyplane {
                 hint: pending.hint(),
             });
         }
-        let event = self.audit_event(
-            rotator,
-            &key.organization_id,
-            "key.rotation.stage",
-            key.id.as_str(),
-        );
-        let key = self
-            .commit(Change {
-                deletes,
-                fence,
-                ..Change::new(key, expected, event)
-            })
-            .await?;
-        Ok(view::masked(&key, now))
+        self.commit_rotation(rotator, "key.rotation.stage", key, expected, deletes, fence)
+            .await
     }
 
     /// `finishSecret`: makes the staged secret current. The previous
@@ -249,12 +237,28 @@ impl Keyplane {
         if let Some(binding) = key.secret.as_mut() {
             binding.pending = None;
         }
-        let event = self.audit_event(
+        self.commit_rotation(
             rotator,
-            &key.organization_id,
             "key.rotation.finish",
-            key.id.as_str(),
-        );
+            key,
+            expected,
+            deletes,
+            fence,
+        )
+        .await
+    }
+
+    /// Writes one rotation step, audited as the rotator.
+    async fn commit_rotation(
+        &self,
+        rotator: &Caller,
+        action: &str,
+        key: KeyRecord,
+        expected: u64,
+        deletes: Vec<KeyHash>,
+        fence: Option<MemberFence>,
+    ) -> Result<KeyView, Error> {
+        let event = self.audit_event(rotator, &key.organization_id, action, key.id.as_str());
         let key = self
             .commit(Change {
                 deletes,
@@ -262,7 +266,7 @@ impl Keyplane {
                 ..Change::new(key, expected, event)
             })
             .await?;
-        Ok(view::masked(&key, now))
+        Ok(view::masked(&key, self.clock.now()))
     }
 
     /// The key `rotator` may rotate into `rotation.secret_arn`, with the

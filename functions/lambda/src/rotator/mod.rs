@@ -271,7 +271,7 @@ impl Rotator {
         if !current && !stages.contains(&Stage::Pending) {
             return Err(RotationError::NotPending {
                 secret: secret.arn,
-                token: token.to_owned(),
+                token: keyplane_core::validate::printable(token),
             });
         }
         let key_id = secret
