@@ -57,6 +57,23 @@ pub enum VerifyCode {
     UsageExceeded,
 }
 
+impl VerifyCode {
+    /// The code as it appears on the wire (and as a problem's `code`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::Malformed => "MALFORMED",
+            Self::NotFound => "NOT_FOUND",
+            Self::Pending => "PENDING",
+            Self::Disabled => "DISABLED",
+            Self::Revoked => "REVOKED",
+            Self::Expired => "EXPIRED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::UsageExceeded => "USAGE_EXCEEDED",
+        }
+    }
+}
+
 /// The verify answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

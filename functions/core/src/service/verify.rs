@@ -177,17 +177,7 @@ impl Keyplane {
         if verdict.valid {
             return Ok(verdict);
         }
-        let code = match verdict.code {
-            VerifyCode::Malformed => "MALFORMED",
-            VerifyCode::NotFound => "NOT_FOUND",
-            VerifyCode::Pending => "PENDING",
-            VerifyCode::Disabled => "DISABLED",
-            VerifyCode::Revoked => "REVOKED",
-            VerifyCode::Expired => "EXPIRED",
-            VerifyCode::Forbidden => "FORBIDDEN",
-            VerifyCode::UsageExceeded => "USAGE_EXCEEDED",
-            VerifyCode::Valid => "VALID",
-        };
+        let code = verdict.code.as_str();
         Err(Error::new(
             ErrorKind::Unauthenticated,
             code,

@@ -45,7 +45,7 @@ pub mod routes;
 
 use std::sync::Arc;
 
-use keyplane_core::service::{Verdict, VerifyCode, VerifyKey};
+use keyplane_core::service::{Verdict, VerifyKey};
 use keyplane_core::store::KeyStore;
 use keyplane_core::{clock::Clock, clock::SystemClock, Keyplane};
 use keyplane_store::DynamoStore;
@@ -184,7 +184,7 @@ impl Authorizer {
             AuthorizerError::Store { code: err.code }
         })?;
         let key_id = verdict.key_id.as_ref().map(|id| id.to_string());
-        let reason = code_name(verdict.code);
+        let reason = verdict.code.as_str();
         if verdict.valid {
             tracing::info!(decision = "allow", reason, key_id, route = %route.key, "authorizer decision");
             Ok(Decision::Allow(Grant::from_verdict(&verdict)))
@@ -212,21 +212,6 @@ pub enum Decision {
 impl Decision {
     fn deny(reason: &'static str, key_id: Option<String>) -> Self {
         Self::Deny { reason, key_id }
-    }
-}
-
-/// The verify code as it appears on the wire.
-fn code_name(code: VerifyCode) -> &'static str {
-    match code {
-        VerifyCode::Valid => "VALID",
-        VerifyCode::Malformed => "MALFORMED",
-        VerifyCode::NotFound => "NOT_FOUND",
-        VerifyCode::Pending => "PENDING",
-        VerifyCode::Disabled => "DISABLED",
-        VerifyCode::Revoked => "REVOKED",
-        VerifyCode::Expired => "EXPIRED",
-        VerifyCode::Forbidden => "FORBIDDEN",
-        VerifyCode::UsageExceeded => "USAGE_EXCEEDED",
     }
 }
 

@@ -354,16 +354,12 @@ impl Rotator {
         if verdict.valid && verdict.key_id.as_ref() == Some(&target.key_id) {
             return Ok(());
         }
-        let code = serde_json::to_value(verdict.code)
-            .ok()
-            .and_then(|code| code.as_str().map(str::to_owned))
-            .unwrap_or_default();
         Err(RotationError::TestFailed {
             key_id: target.key_id.to_string(),
             code: if verdict.valid {
                 "another key".to_owned()
             } else {
-                code
+                verdict.code.as_str().to_owned()
             },
         })
     }
