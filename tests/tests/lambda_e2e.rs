@@ -1,32 +1,491 @@
 //! The release Lambda bootstraps, run as Lambda runs them: a process per
-//! function, configured by its environment, driven through the Runtime API
-//! (`keyplane_tests::lambda_runtime_api`).
+//! function, configured only by its environment, driven through the Runtime
+//! API (`keyplane_tests::lambda_runtime_api`), on DynamoDB and Secrets
+//! Manager emulated by moto.
 //!
 //! Ignored by the main test run, because they need the release build that
-//! `functions/lambda/package` makes; `tests/run` builds it once and then runs
-//! `cargo nextest run -p keyplane-tests --run-ignored only -E 'binary(lambda_e2e)'`.
-//! Scenarios against moto start from `lambda_functions::moto_endpoint` and
-//! `lambda_functions::on_moto`.
+//! `functions/lambda/package` makes; `tests/run` builds it once, starts moto
+//! and then runs
+//! `cargo nextest run --run-ignored only -E 'package(keyplane-tests) & binary(lambda_e2e)'`.
+//! Each test gets its own table; the test process plays the other
+//! deployments' part (minting and revoking keys, Secrets Manager starting a
+//! rotation) through the core on the same table.
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
-use keyplane_tests::lambda_functions::{bootstrap, zip, FUNCTIONS};
-use keyplane_tests::lambda_runtime_api::LambdaProcess;
-use serde_json::json;
+use base64::Engine;
+use keyplane_aws::Profile;
+use keyplane_core::clock::SystemClock;
+use keyplane_core::id::OrgId;
+use keyplane_core::key_format::{ApiKey, KeyEnv};
+use keyplane_core::service::{AuditQuery, VerifyCode, VerifyKey};
+use keyplane_core::{Config, Keyplane};
+use keyplane_secrets::{SecretsClient, Stage};
+use keyplane_store::dynamo::testing::moto_store;
+use keyplane_tests::lambda_functions::{bootstrap, moto_endpoint, on_moto, zip, FUNCTIONS};
+use keyplane_tests::lambda_runtime_api::{Bootstrap, LambdaProcess};
+use keyplane_tests::secret_rotation::{bound_key, start_rotation, BoundKey, STEPS};
+use keyplane_tests::{caller, principal, workspace_key, World, ADMIN, ROTATOR};
+use serde_json::{json, Value};
 
 /// Cold starts measured per function: enough for a median that one slow
 /// spawn on a busy two-core machine does not decide.
 const COLD_STARTS: usize = 5;
+/// The rotator's grace in these tests: short, so a test can outwait it.
+const GRACE_SECONDS: u64 = 2;
+/// The authorizer's route table.
+const ROUTES: &str =
+    r#"{"GET /orders/{id}": ["orders:read"], "DELETE /orders/{id}": ["admin:orders"]}"#;
+/// A method the route table lets `orders:read` call.
+const ORDERS_ARN: &str = "arn:aws:execute-api:us-east-1:222222222222:orders01/prod/GET/orders/42";
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples.get(samples.len() / 2).copied().unwrap_or_default()
+/// A deployment on moto: a fresh table, Secrets Manager, the core on that
+/// table (as another Lambda instance would see it), and the functions'
+/// environment pointing at the same place.
+struct Deployment {
+    endpoint: String,
+    table: String,
+    keyplane: Keyplane,
+    secrets: SecretsClient,
 }
 
-fn millis(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1000.0)
+impl Deployment {
+    async fn new(test: &str) -> Option<Self> {
+        let endpoint = moto_endpoint(test)?;
+        let store = moto_store(test).await?;
+        let table = store.table().to_owned();
+        let keyplane = Keyplane::new(
+            Arc::new(store),
+            Arc::new(SystemClock),
+            Config {
+                admins: vec![principal(ADMIN)],
+                usage_reporters: Vec::new(),
+                key_env: KeyEnv::Test,
+                rotators: vec![principal(ROTATOR)],
+            },
+        );
+        let sdk = keyplane_aws::testing::emulator(&endpoint, Profile::Interactive).await;
+        Some(Self {
+            secrets: SecretsClient::from_sdk_config(&sdk),
+            endpoint,
+            table,
+            keyplane,
+        })
+    }
+
+    /// `function`'s bootstrap with the environment the infra module gives it.
+    fn function(&self, function: &str) -> Bootstrap {
+        let settings: &[(&str, &str)] = match function {
+            "api" => &[("KEYPLANE_ADMINS", ADMIN), ("KEYPLANE_KEY_ENV", "test")],
+            "authorizer" => &[("KEYPLANE_ROUTE_PERMISSIONS", ROUTES)],
+            "rotator" => &[
+                ("KEYPLANE_ROTATION_PRINCIPAL", ROTATOR),
+                ("KEYPLANE_ROTATION_GRACE_SECONDS", "2"),
+            ],
+            other => panic!("no settings for {other}"),
+        };
+        on_moto(Bootstrap::new(bootstrap(function)), &self.endpoint)
+            .env("KEYPLANE_TABLE", &self.table)
+            .envs(settings.iter().copied())
+    }
+
+    async fn spawn(&self, function: &str) -> LambdaProcess {
+        self.function(function)
+            .spawn()
+            .await
+            .unwrap_or_else(|e| panic!("cannot start {function}: {e}"))
+    }
+
+    async fn verify(&self, key: &ApiKey) -> VerifyCode {
+        self.keyplane
+            .verify(VerifyKey {
+                key: ApiKey::from_plaintext(key.expose()),
+                permissions: Vec::new(),
+                workspace_id: None,
+                cost: None,
+            })
+            .await
+            .expect("verify answers")
+            .code
+    }
+
+    async fn bound_key(&self, rotation: bool) -> BoundKey {
+        bound_key(&self.keyplane, &self.secrets, &caller(ADMIN), rotation).await
+    }
+}
+
+/// An HTTP API (payload 2.0) request as API Gateway hands it to the `api`
+/// function, with the IAM caller `iam_caller` if the route uses `AWS_IAM`.
+fn http_api_request(method: &str, path: &str, body: &str, iam_caller: Option<&str>) -> Value {
+    let mut context = json!({
+        "accountId": "111111111111",
+        "apiId": "k3yp1an3x7",
+        "domainName": "k3yp1an3x7.execute-api.us-east-1.amazonaws.com",
+        "domainPrefix": "k3yp1an3x7",
+        "http": {
+            "method": method,
+            "path": path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": "203.0.113.10",
+            "userAgent": "keyplane-e2e/1.0"
+        },
+        "requestId": "e2e-request",
+        "routeKey": format!("{method} {path}"),
+        "stage": "$default",
+        "time": "01/Mar/2026:10:15:40 +0000",
+        "timeEpoch": 1_772_360_140_000_u64
+    });
+    if let Some(arn) = iam_caller {
+        context["authorizer"] = json!({
+            "iam": {
+                "accessKey": "AKIAIOSFODNN7EXAMPLE",
+                "accountId": "111111111111",
+                "callerId": "AIDAJQABLZS4A3QDU576Q",
+                "userArn": arn,
+                "userId": "AIDAJQABLZS4A3QDU576Q"
+            }
+        });
+    }
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "host": "k3yp1an3x7.execute-api.us-east-1.amazonaws.com",
+            // Never identity: only the request context is.
+            "x-keyplane-principal": ADMIN
+        },
+        "requestContext": context,
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// The status and JSON body of an HTTP API response.
+fn http_response(answer: &Value) -> (u64, Value) {
+    let status = answer["statusCode"].as_u64().expect("a status code");
+    let raw = answer["body"].as_str().unwrap_or_default();
+    let bytes = if answer["isBase64Encoded"].as_bool() == Some(true) {
+        base64::engine::general_purpose::STANDARD
+            .decode(raw)
+            .expect("base64 body")
+    } else {
+        raw.as_bytes().to_vec()
+    };
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, body)
+}
+
+fn token_event(authorization: &str) -> Value {
+    json!({
+        "type": "TOKEN",
+        "authorizationToken": authorization,
+        "methodArn": ORDERS_ARN
+    })
+}
+
+fn simple_event(api_key: &str) -> Value {
+    json!({
+        "version": "2.0",
+        "type": "REQUEST",
+        "routeArn": ORDERS_ARN,
+        "identitySource": [api_key],
+        "routeKey": "GET /orders/{id}",
+        "rawPath": "/orders/42",
+        "rawQueryString": "",
+        "headers": { "x-api-key": api_key },
+        "requestContext": {
+            "accountId": "222222222222",
+            "apiId": "orders01",
+            "http": { "method": "GET", "path": "/orders/42", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.99", "userAgent": "e2e" },
+            "requestId": "e2e-authorizer",
+            "routeKey": "GET /orders/{id}",
+            "stage": "$default"
+        }
+    })
+}
+
+fn effect(policy: &Value) -> &str {
+    policy["policyDocument"]["Statement"][0]["Effect"]
+        .as_str()
+        .unwrap_or("none")
+}
+
+fn assert_never_logged(lambda: &LambdaProcess, keys: &[&ApiKey]) {
+    let logs = lambda.logs();
+    for key in keys {
+        assert!(
+            !logs.contains(key.expose()),
+            "a plaintext key reached the function's logs"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the release Lambda binaries: tests/run builds them and runs these"]
+async fn the_api_acts_only_for_the_iam_caller_of_the_request_context() {
+    let Some(deployment) = Deployment::new("api e2e").await else {
+        return;
+    };
+    let api = deployment.spawn("api").await;
+
+    let answer = api
+        .invoke(http_api_request(
+            "POST",
+            "/v1/organizations",
+            r#"{"name":"Acme"}"#,
+            Some(ADMIN),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nlogs:\n{}", api.logs()));
+    let (status, body) = http_response(&answer);
+    assert_eq!(status, 201, "{body}");
+    let id: OrgId = body["id"]
+        .as_str()
+        .and_then(|id| OrgId::parse(id).ok())
+        .expect("an organization id");
+    // Written to the table, where another instance reads it.
+    let org = deployment
+        .keyplane
+        .get_organization(&caller(ADMIN), &id)
+        .await
+        .expect("the organization is in DynamoDB");
+    assert_eq!(org.name, "Acme");
+
+    // The same request without API Gateway's IAM context: refused, even
+    // though a header names the admin.
+    let answer = api
+        .invoke(http_api_request(
+            "POST",
+            "/v1/organizations",
+            r#"{"name":"Evil"}"#,
+            None,
+        ))
+        .await
+        .expect("answered");
+    let (status, body) = http_response(&answer);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["code"], "IAM_CONTEXT_MISSING");
+
+    // Assumed-role sessions act as their role; this role is nobody.
+    let answer = api
+        .invoke(http_api_request(
+            "GET",
+            &format!("/v1/organizations/{id}"),
+            "",
+            Some("arn:aws:sts::111111111111:assumed-role/intruder/session"),
+        ))
+        .await
+        .expect("answered");
+    let (status, body) = http_response(&answer);
+    assert!(matches!(status, 403 | 404), "{status} {body}");
+
+    assert!(
+        api.wait_for_log("e2e-request", Duration::from_secs(5))
+            .await
+            || api.logs().contains("requestId"),
+        "logs carry the Lambda request id:\n{}",
+        api.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the release Lambda binaries: tests/run builds them and runs these"]
+async fn the_authorizer_lets_a_valid_key_through_and_denies_it_once_revoked() {
+    let Some(deployment) = Deployment::new("authorizer e2e").await else {
+        return;
+    };
+    let key = deployment.bound_key(false).await;
+    let authorizer = deployment.spawn("authorizer").await;
+    let bearer = format!("Bearer {}", key.plaintext.expose());
+
+    let policy = authorizer
+        .invoke(token_event(&bearer))
+        .await
+        .unwrap_or_else(|e| panic!("{e}\nlogs:\n{}", authorizer.logs()));
+    assert_eq!(effect(&policy), "Allow", "{policy}");
+    assert_eq!(policy["principalId"], key.id.to_string());
+    assert_eq!(policy["context"]["key_id"], key.id.to_string());
+    assert_eq!(
+        policy["policyDocument"]["Statement"][0]["Resource"],
+        ORDERS_ARN
+    );
+    let simple = authorizer
+        .invoke(simple_event(key.plaintext.expose()))
+        .await
+        .expect("answered");
+    assert_eq!(simple["isAuthorized"], true, "{simple}");
+
+    deployment
+        .keyplane
+        .revoke_key(&caller(ADMIN), &key.id)
+        .await
+        .expect("revoke");
+    let policy = authorizer
+        .invoke(token_event(&bearer))
+        .await
+        .expect("answered");
+    assert_eq!(effect(&policy), "Deny", "{policy}");
+    let simple = authorizer
+        .invoke(simple_event(key.plaintext.expose()))
+        .await
+        .expect("answered");
+    assert_eq!(simple["isAuthorized"], false, "{simple}");
+
+    // A malformed key: API Gateway's 401, decided without the store.
+    let error = authorizer
+        .invoke(token_event("Bearer kp_test_not-a-key"))
+        .await
+        .expect_err("unauthorized");
+    assert_eq!(error.error_type, "Unauthorized");
+
+    assert_never_logged(&authorizer, &[&key.plaintext]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the release Lambda binaries: tests/run builds them and runs these"]
+async fn the_authorizer_fails_closed_when_the_table_cannot_be_read() {
+    let Some(endpoint) = moto_endpoint("authorizer fails closed") else {
+        return;
+    };
+    // A well-formed key, so the authorizer has to ask the store.
+    let world = World::new();
+    let (org, ws) = world.org().await;
+    let created = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("mint");
+    let bearer = format!("Bearer {}", created.key.expose());
+
+    // moto is up, the table is not there.
+    let missing_table = on_moto(Bootstrap::new(bootstrap("authorizer")), &endpoint)
+        .env("KEYPLANE_TABLE", "keyplane-e2e-no-such-table")
+        .env("KEYPLANE_ROUTE_PERMISSIONS", ROUTES);
+    // Nothing listens on the endpoint at all.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port");
+    let unreachable = on_moto(
+        Bootstrap::new(bootstrap("authorizer")),
+        &format!("http://{closed}"),
+    )
+    .env("KEYPLANE_TABLE", "keyplane-e2e")
+    .env("KEYPLANE_ROUTE_PERMISSIONS", ROUTES)
+    .timeout(Duration::from_secs(60));
+
+    for (case, bootstrap) in [
+        ("missing table", missing_table),
+        ("no endpoint", unreachable),
+    ] {
+        let authorizer = bootstrap.spawn().await.expect("spawn");
+        for event in [token_event(&bearer), simple_event(created.key.expose())] {
+            let error = authorizer
+                .invoke(event)
+                .await
+                .expect_err("a store failure is an error, never an answer API Gateway could cache");
+            assert_eq!(
+                error.error_type,
+                "StoreUnavailable",
+                "{case}: {error}\n{}",
+                authorizer.logs()
+            );
+        }
+        assert_never_logged(&authorizer, &[&created.key]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the release Lambda binaries: tests/run builds them and runs these"]
+async fn the_rotator_rotates_a_bound_secret_with_every_step_retried() {
+    let Some(deployment) = Deployment::new("rotator e2e").await else {
+        return;
+    };
+    let key = deployment.bound_key(true).await;
+    let rotator = deployment.spawn("rotator").await;
+    let token = start_rotation(&deployment.secrets, &key.arn).await;
+
+    for step in STEPS {
+        let event = json!({
+            "Step": step,
+            "SecretId": key.arn,
+            "ClientRequestToken": token,
+        });
+        // Lambda retries a failed or timed-out step, and may run one twice.
+        for attempt in 0..2 {
+            rotator.invoke(event.clone()).await.unwrap_or_else(|e| {
+                panic!("{step} (attempt {attempt}): {e}\nlogs:\n{}", rotator.logs())
+            });
+        }
+    }
+
+    let current = deployment
+        .secrets
+        .read(&key.arn, Stage::Current)
+        .await
+        .expect("read")
+        .expect("AWSCURRENT");
+    assert_eq!(current.version_id, token);
+    assert_ne!(current.value.expose(), key.plaintext.expose());
+    assert_eq!(deployment.verify(&current.value).await, VerifyCode::Valid);
+    let previous = deployment
+        .secrets
+        .read(&key.arn, Stage::Previous)
+        .await
+        .expect("read")
+        .expect("AWSPREVIOUS");
+    assert_eq!(previous.value.expose(), key.plaintext.expose());
+    let described = deployment
+        .secrets
+        .describe(&key.arn)
+        .await
+        .expect("describe")
+        .expect("exists");
+    assert_eq!(described.version_with(&Stage::Pending), None);
+    assert_eq!(
+        described.versions.len(),
+        2,
+        "exactly one new secret: {:?}",
+        described.versions
+    );
+    let view = deployment
+        .keyplane
+        .get_key(&caller(ADMIN), &key.id)
+        .await
+        .expect("get key");
+    assert_eq!(view.hint, current.value.hint());
+
+    // The old secret works for the grace, then never again.
+    assert_eq!(deployment.verify(&key.plaintext).await, VerifyCode::Valid);
+    tokio::time::sleep(Duration::from_secs(GRACE_SECONDS + 1)).await;
+    assert_ne!(deployment.verify(&key.plaintext).await, VerifyCode::Valid);
+    assert_eq!(deployment.verify(&current.value).await, VerifyCode::Valid);
+
+    let audit = deployment
+        .keyplane
+        .audit_log(
+            &caller(ADMIN),
+            &view.organization_id,
+            AuditQuery {
+                cursor: None,
+                limit: None,
+            },
+        )
+        .await
+        .expect("audit");
+    let by_rotator: Vec<&str> = audit
+        .items
+        .iter()
+        .filter(|event| event.actor == ROTATOR)
+        .map(|event| event.action.as_str())
+        .collect();
+    assert_eq!(by_rotator, ["key.rotation.finish", "key.rotation.stage"]);
+
+    assert_never_logged(&rotator, &[&key.plaintext, &current.value]);
 }
 
 /// `functions/lambda/check-glibc`'s verdict on `path`: the one place that
@@ -55,51 +514,81 @@ fn size(path: Option<&Path>) -> String {
         .map_or_else(|| "-".to_owned(), |m| m.len().to_string())
 }
 
-/// Each bootstrap starts with Lambda's environment only, polls for an event
-/// and answers it, without the process failing. Prints, per function, its
-/// sizes, its GLIBC needs and its cold start (spawn → first answer received)
-/// for the record; times are never asserted on.
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples.get(samples.len() / 2).copied().unwrap_or_default()
+}
+
+fn millis(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// Whether an answer (or the error type it failed with) is the right one.
+type Check = fn(&Result<Value, String>) -> bool;
+
+/// A first event each function handles, and what a correct answer is.
+fn first_event(function: &str) -> (Value, Check) {
+    match function {
+        "api" => (
+            http_api_request("GET", "/healthz", "", None),
+            |answer| matches!(answer, Ok(value) if value["statusCode"] == 200),
+        ),
+        // Malformed: answered without a store read.
+        "authorizer" => (
+            token_event("Bearer kp_test_x"),
+            |answer| matches!(answer, Err(kind) if kind == "Unauthorized"),
+        ),
+        // A secret that is not there: one Secrets Manager call.
+        "rotator" => (
+            json!({
+                "Step": "testSecret",
+                "SecretId": "arn:aws:secretsmanager:us-east-1:111111111111:secret:keyplane-e2e-none-AbCdEf",
+                "ClientRequestToken": "00000000000000000000000000000000",
+            }),
+            |answer| matches!(answer, Err(kind) if kind != "Runtime.ExitError"),
+        ),
+        other => panic!("no first event for {other}"),
+    }
+}
+
+/// Each bootstrap starts from Lambda's environment plus its configuration
+/// and handles a first event correctly. Prints, per function, its sizes,
+/// its GLIBC needs and its cold start (spawn → first poll, spawn → first
+/// answer) for the record; times are never asserted on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the release Lambda binaries: tests/run builds them and runs these"]
-async fn every_bootstrap_answers_an_invocation_from_a_cold_start() {
+async fn every_function_starts_from_its_configuration_and_answers_a_first_event() {
+    let Some(deployment) = Deployment::new("cold starts").await else {
+        return;
+    };
     let mut rows = Vec::new();
     for function in FUNCTIONS {
         let path = bootstrap(function);
-        let mut first_event = Vec::new();
+        let (event, correct) = first_event(function);
+        let mut first = Vec::new();
         let mut init = Vec::new();
-        let mut answered = String::new();
-        for round in 0..COLD_STARTS {
-            let lambda = LambdaProcess::spawn(&path, &[("RUST_LOG", "info")]).await;
-            let event = json!({"smoke": function, "round": round});
-            let answer = lambda.invoke(event.clone()).await;
-            // The placeholder bins echo; the real ones may refuse an event
-            // that is not theirs, but must answer it, not crash or hang.
-            if let Err(error) = &answer {
-                assert!(
-                    !error.is_runtime_failure(),
-                    "{function}: {error}\nlogs:\n{}",
-                    lambda.logs()
-                );
-            }
-            answered = match answer {
-                Ok(value) if value == event => "echo".to_owned(),
-                Ok(_) => "ok".to_owned(),
-                Err(error) => error.error_type,
-            };
-            first_event.push(lambda.spawn_to_first_event().expect("it answered"));
+        for _ in 0..COLD_STARTS {
+            let lambda = deployment.spawn(function).await;
+            let answer = lambda.invoke(event.clone()).await.map_err(|e| e.error_type);
+            assert!(
+                correct(&answer),
+                "{function}: {answer:?}\nlogs:\n{}",
+                lambda.logs()
+            );
+            first.push(lambda.spawn_to_first_event().expect("it answered"));
             init.push(lambda.init_duration().expect("it polled before answering"));
         }
         rows.push(format!(
-            "{function:<11} {:>10} {:>10}  {:<24} {:>10} {:>14}  {answered}",
+            "{function:<11} {:>10} {:>10}  {:<24} {:>8} {:>12}",
             size(Some(&path)),
             size(zip(function).as_deref()),
             glibc(&path),
             millis(median(init)),
-            millis(median(first_event)),
+            millis(median(first)),
         ));
     }
     eprintln!(
-        "\n{:<11} {:>10} {:>10}  {:<24} {:>10} {:>14}  answer\n{}\n(median of {COLD_STARTS} cold starts each, in ms)",
+        "\n{:<11} {:>10} {:>10}  {:<24} {:>8} {:>12}\n{}\n(bytes; median of {COLD_STARTS} cold starts each, in ms)",
         "function",
         "bootstrap",
         "zip",

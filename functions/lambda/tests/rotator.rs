@@ -6,29 +6,25 @@
 //! plays Secrets Manager's part, calling every step twice.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{Duration, TimeZone, Utc};
-use keyplane_api::key::{KeyRole, KeyType};
 use keyplane_api::key_format::{ApiKey, KeyEnv};
-use keyplane_api::keys::{ActivateKey, CreateKey, ScopeKind};
-use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
 use keyplane_api::verify::{VerifyCode, VerifyKey};
 use keyplane_aws::Profile;
 use keyplane_core::clock::ManualClock;
 use keyplane_core::id::KeyId;
 use keyplane_core::principal::Principal;
-use keyplane_core::service::{AuditQuery, CreateOutcome};
+use keyplane_core::service::AuditQuery;
 use keyplane_core::{Caller, Config, Keyplane};
 use keyplane_lambda::rotator::{RotationError, RotationEvent, Rotator};
 use keyplane_secrets::{SecretsClient, Stage, KEY_ID_TAG};
 use keyplane_store::EmbeddedStore;
+use keyplane_tests::secret_rotation::{self, token, STEPS};
 
 const ADMIN: &str = "arn:aws:iam::111111111111:user/admin";
 const ROTATOR: &str = "arn:aws:iam::111111111111:role/keyplane-rotator";
 const GRACE: u32 = 600;
-const STEPS: [&str; 4] = ["createSecret", "setSecret", "testSecret", "finishSecret"];
 
 fn moto_endpoint() -> Option<String> {
     match std::env::var("KEYPLANE_MOTO_ENDPOINT") {
@@ -56,10 +52,6 @@ fn admin() -> Caller {
         source: None,
         request_id: None,
     }
-}
-
-fn token() -> String {
-    format!("{:032x}", rand::random::<u128>())
 }
 
 impl Setup {
@@ -94,93 +86,13 @@ impl Setup {
     /// with rotation as given. Returns the key id, the plaintext and the
     /// secret's ARN.
     async fn bound_key(&self, rotation: bool) -> (KeyId, ApiKey, String) {
-        let admin = admin();
-        let org = self
-            .keyplane
-            .create_organization(
-                &admin,
-                CreateOrganization {
-                    name: "Acme".into(),
-                    key_quota: None,
-                },
-            )
-            .await
-            .unwrap();
-        let ws = self
-            .keyplane
-            .create_workspace(
-                &admin,
-                &org.id,
-                CreateWorkspace {
-                    name: "prod".into(),
-                },
-            )
-            .await
-            .unwrap();
-        let req = CreateKey {
-            organization_id: org.id.clone(),
-            scope: ScopeKind::Workspace,
-            workspace_id: Some(ws.id),
-            workspace_ids: None,
-            key_type: KeyType::Service,
-            name: Some("ci".into()),
-            role: KeyRole::Editor,
-            permissions: vec!["models:*".into()],
-            expires_at: None,
-            credits: None,
-            metadata: BTreeMap::new(),
-            activate: Some(false),
-        };
-        let CreateOutcome::Created(created) =
-            self.keyplane.create_key(&admin, req, None).await.unwrap()
-        else {
-            panic!("no idempotency key was sent");
-        };
-        let name = format!("keyplane-test/rotator-{:016x}", rand::random::<u64>());
-        let tags = [(KEY_ID_TAG.to_owned(), created.view.id.to_string())];
-        let written = self
-            .secrets
-            .create(&name, &created.key, &token(), None, &tags)
-            .await
-            .unwrap();
-        self.keyplane
-            .activate_key(
-                &admin,
-                &created.view.id,
-                ActivateKey {
-                    secret_arn: Some(written.arn.clone()),
-                    rotation: Some(rotation),
-                },
-            )
-            .await
-            .unwrap();
-        (created.view.id, created.key, written.arn)
+        let key =
+            secret_rotation::bound_key(&self.keyplane, &self.secrets, &admin(), rotation).await;
+        (key.id, key.plaintext, key.arn)
     }
 
-    /// What `RotateSecret` does before it invokes the function: a new
-    /// version labelled `AWSPENDING`, rotation on. moto then fails to find
-    /// the (made-up) function, after having done exactly that.
     async fn start_rotation(&self, arn: &str) -> String {
-        let token = token();
-        let outcome = self
-            .secrets
-            .sdk()
-            .rotate_secret()
-            .secret_id(arn)
-            .client_request_token(&token)
-            .rotation_lambda_arn("arn:aws:lambda:us-east-1:111111111111:function:keyplane-rotator")
-            .rotation_rules(
-                aws_sdk_secretsmanager::types::RotationRulesType::builder()
-                    .automatically_after_days(30)
-                    .build(),
-            )
-            .send()
-            .await;
-        assert!(outcome.is_err(), "moto cannot invoke a Lambda function");
-        let described = self.secrets.describe(arn).await.unwrap().unwrap();
-        assert!(described.rotation_enabled);
-        assert_eq!(described.versions.get(&token), Some(&vec![Stage::Pending]));
-        token
+        secret_rotation::start_rotation(&self.secrets, arn).await
     }
 
     async fn step(&self, step: &str, arn: &str, token: &str) -> Result<(), RotationError> {
