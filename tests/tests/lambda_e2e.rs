@@ -367,12 +367,9 @@ async fn the_authorizer_fails_closed_when_the_table_cannot_be_read() {
         .env("KEYPLANE_TABLE", "keyplane-e2e-no-such-table")
         .env("KEYPLANE_ROUTE_PERMISSIONS", ROUTES);
     // Nothing listens on the endpoint at all.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port");
     let unreachable = on_moto(
         Bootstrap::new(bootstrap("authorizer")),
-        &format!("http://{closed}"),
+        &keyplane_aws::testing::closed_endpoint(),
     )
     .env("KEYPLANE_TABLE", "keyplane-e2e")
     .env("KEYPLANE_ROUTE_PERMISSIONS", ROUTES)

@@ -1,15 +1,18 @@
 //! Test support (feature `test-util`): see where an SDK client would send
-//! its requests without sending anything, and set the environment variables
-//! the configuration reads.
+//! its requests without sending anything, answer them from a script, and
+//! set the environment variables the configuration reads.
 
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_smithy_runtime_api::client::http::{
     http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
 };
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
 
 use crate::Profile;
 
@@ -46,6 +49,92 @@ impl HttpConnector for Recorder {
             "recorded, not sent".into(),
             None,
         )))
+    }
+}
+
+/// An AWS service that answers from a script: for the answers an emulator
+/// never gives (a conflict AWS reports only under a race, a throttle, a
+/// lost response). JSON-protocol services only (Secrets Manager,
+/// DynamoDB): requests are told apart by their `X-Amz-Target` operation.
+/// A request nothing was scripted for fails as a connection error, so a
+/// test also sees the calls it did not expect.
+#[derive(Debug, Clone, Default)]
+pub struct Canned {
+    script: Arc<Mutex<BTreeMap<String, VecDeque<(u16, String)>>>>,
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Canned {
+    /// Queues the answer to the next `operation` call (e.g.
+    /// `PutSecretValue`): `status` with a JSON `body`. An error is
+    /// `{"__type": "ResourceExistsException", "message": "…"}`.
+    #[must_use]
+    pub fn answer(self, operation: &str, status: u16, body: &str) -> Self {
+        if let Ok(mut script) = self.script.lock() {
+            script
+                .entry(operation.to_owned())
+                .or_default()
+                .push_back((status, body.to_owned()));
+        }
+        self
+    }
+
+    /// Keyplane's configuration for `profile` with region `us-east-1`,
+    /// static credentials, and every request answered from the script.
+    pub async fn load(&self, profile: Profile) -> SdkConfig {
+        let connection = self.clone();
+        crate::loader(profile)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "AKIDKEYPLANETEST",
+                "keyplane-test-secret-access-key",
+                None,
+                None,
+                "keyplane-tests",
+            ))
+            .http_client(http_client_fn(move |_, _| {
+                SharedHttpConnector::new(connection.clone())
+            }))
+            .load()
+            .await
+    }
+
+    /// The operations called so far, in order.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .map(|calls| calls.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl HttpConnector for Canned {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let operation = request
+            .headers()
+            .get("x-amz-target")
+            .and_then(|target| target.rsplit('.').next())
+            .unwrap_or_default()
+            .to_owned();
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(operation.clone());
+        }
+        let next = self
+            .script
+            .lock()
+            .ok()
+            .and_then(|mut script| script.get_mut(&operation)?.pop_front());
+        let answer = next
+            .ok_or_else(|| format!("no answer scripted for {operation:?}"))
+            .and_then(|(status, body)| {
+                let status = StatusCode::try_from(status).map_err(|e| e.to_string())?;
+                let mut response = HttpResponse::new(status, SdkBody::from(body));
+                response
+                    .headers_mut()
+                    .insert("content-type", "application/x-amz-json-1.1");
+                Ok(response)
+            });
+        HttpConnectorFuture::ready(answer.map_err(|e| ConnectorError::other(e.into(), None)))
     }
 }
 
