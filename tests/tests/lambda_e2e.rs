@@ -81,7 +81,10 @@ impl Deployment {
         let settings: &[(&str, &str)] = match function {
             "api" => &[("KEYPLANE_ADMINS", ADMIN), ("KEYPLANE_KEY_ENV", "test")],
             "authorizer" => &[("KEYPLANE_ROUTE_PERMISSIONS", ROUTES)],
+            // The same admins as the api: rotation acts for whoever turned
+            // it on, and the rotator checks they still may.
             "rotator" => &[
+                ("KEYPLANE_ADMINS", ADMIN),
                 ("KEYPLANE_ROTATION_PRINCIPAL", ROTATOR),
                 ("KEYPLANE_ROTATION_GRACE_SECONDS", "2"),
             ],
@@ -285,12 +288,22 @@ async fn the_api_acts_only_for_the_iam_caller_of_the_request_context() {
     let (status, body) = http_response(&answer);
     assert!(matches!(status, 403 | 404), "{status} {body}");
 
+    // One access-log line per request, with the Lambda request id.
     assert!(
-        api.wait_for_log("e2e-request", Duration::from_secs(5))
-            .await
-            || api.logs().contains("requestId"),
-        "logs carry the Lambda request id:\n{}",
+        api.wait_for_log(r#""status":401"#, Duration::from_secs(5))
+            .await,
+        "no access log:\n{}",
         api.logs()
+    );
+    let logs = api.logs();
+    let access = logs
+        .lines()
+        .find(|line| line.contains(r#""status":201"#))
+        .unwrap_or_else(|| panic!("no access log for the create:\n{logs}"));
+    assert!(access.contains(r#""requestId":"#), "{access}");
+    assert!(
+        access.contains(r#""route":"/v1/organizations""#),
+        "{access}"
     );
 }
 

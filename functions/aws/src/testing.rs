@@ -52,6 +52,9 @@ impl HttpConnector for Recorder {
     }
 }
 
+/// Per operation, the answers still to give: status and JSON body.
+type Script = BTreeMap<String, VecDeque<(u16, String)>>;
+
 /// An AWS service that answers from a script: for the answers an emulator
 /// never gives (a conflict AWS reports only under a race, a throttle, a
 /// lost response). JSON-protocol services only (Secrets Manager,
@@ -60,7 +63,7 @@ impl HttpConnector for Recorder {
 /// test also sees the calls it did not expect.
 #[derive(Debug, Clone, Default)]
 pub struct Canned {
-    script: Arc<Mutex<BTreeMap<String, VecDeque<(u16, String)>>>>,
+    script: Arc<Mutex<Script>>,
     calls: Arc<Mutex<Vec<String>>>,
 }
 

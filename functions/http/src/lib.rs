@@ -8,7 +8,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use keyplane_core::clock::Clock;
 use keyplane_core::Keyplane;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub mod auth;
 mod error;
@@ -78,22 +78,26 @@ pub fn app(state: AppState) -> Router {
     // Spans carry the method, the route template and the request id only:
     // never headers (signatures, bearer keys), bodies (keys), or the raw
     // path, where a confused client may have pasted a key as an id.
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-        let route = req
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", MatchedPath::as_str);
-        let request_id = req
-            .extensions()
-            .get::<RequestId>()
-            .map_or("", |id| id.0.as_str());
-        tracing::info_span!(
-            "request",
-            method = method_name(req.method()),
-            route,
-            request_id
-        )
-    });
+    // One access-log line per response at INFO (status, latency), in that
+    // span: on Lambda the only record of a request in CloudWatch.
+    let trace = TraceLayer::new_for_http()
+        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
+        .make_span_with(|req: &axum::http::Request<_>| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            let request_id = req
+                .extensions()
+                .get::<RequestId>()
+                .map_or("", |id| id.0.as_str());
+            tracing::info_span!(
+                "request",
+                method = method_name(req.method()),
+                route,
+                request_id
+            )
+        });
 
     management
         .merge(data_plane)

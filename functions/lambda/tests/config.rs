@@ -4,6 +4,7 @@
 
 use keyplane_core::key_format::KeyEnv;
 use keyplane_lambda::config::{ApiConfig, AuthorizerConfig, ConfigError, Env, FunctionConfig};
+use keyplane_lambda::rotator::RotatorFunctionConfig;
 
 const ROUTES: &str = r#"{"GET /orders/{id}": ["orders:read"], "ANY /health": []}"#;
 
@@ -145,4 +146,31 @@ fn errors_never_repeat_a_pasted_key() {
         let err = authorizer(&[("KEYPLANE_ROUTE_PERMISSIONS", value)]).expect_err("invalid");
         assert!(!err.to_string().contains(&key[8..]), "{err}");
     }
+}
+
+#[test]
+fn the_rotator_reads_the_same_admins_as_the_api() {
+    let rotator = |changes: &[(&'static str, &str)]| {
+        <RotatorFunctionConfig as FunctionConfig>::from(&env(changes))
+    };
+    let principal = (
+        "KEYPLANE_ROTATION_PRINCIPAL",
+        "arn:aws:iam::111111111111:role/keyplane-rotator",
+    );
+    let config = rotator(&[
+        principal,
+        (
+            "KEYPLANE_ADMINS",
+            "arn:aws:sts::111111111111:assumed-role/ops/alice",
+        ),
+    ])
+    .expect("valid");
+    let admins: Vec<&str> = config.admins.iter().map(|p| p.as_str()).collect();
+    assert_eq!(admins, ["arn:aws:iam::111111111111:role/ops"]);
+    assert_eq!(config.rotation.grace_seconds, 7200);
+
+    let err = rotator(&[principal, ("KEYPLANE_ADMINS", "alice")]).expect_err("not an ARN");
+    assert_eq!(err.variable, "KEYPLANE_ADMINS");
+    let err = rotator(&[]).expect_err("no principal");
+    assert_eq!(err.variable, "KEYPLANE_ROTATION_PRINCIPAL");
 }

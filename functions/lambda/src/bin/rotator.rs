@@ -10,7 +10,7 @@ async fn main() -> ExitCode {
     let Ok(config) = keyplane_lambda::start::<RotatorFunctionConfig>() else {
         return ExitCode::FAILURE;
     };
-    let rotator = &Rotator::from_env(config.common.table, config.rotation).await;
+    let rotator = &Rotator::from_config(&config).await;
     keyplane_lambda::exit(
         lambda_runtime::run(service_fn(|event: LambdaEvent<RotationEvent>| async move {
             rotator

@@ -3,7 +3,7 @@
 use keyplane_api::limits::MAX_GRACE_SECONDS;
 use keyplane_core::principal::Principal;
 
-use crate::config::{Common, ConfigError, Env, FunctionConfig};
+use crate::config::{Common, ConfigError, Env, FunctionConfig, KEYPLANE_ADMINS};
 
 /// How long the previous secret keeps working after `finishSecret`, unless
 /// configured: twice the default refresh interval of AWS's secret caching
@@ -78,6 +78,11 @@ pub struct RotatorFunctionConfig {
     pub common: Common,
     /// Principal and grace.
     pub rotation: RotatorConfig,
+    /// Platform admins, from `KEYPLANE_ADMINS`: the same list as the `api`
+    /// function's. Rotation acts for whoever turned it on, and checks that
+    /// they may still create the key; an admin may only because they are
+    /// one, so the rotator must know who is.
+    pub admins: Vec<Principal>,
 }
 
 impl FunctionConfig for RotatorFunctionConfig {
@@ -85,7 +90,12 @@ impl FunctionConfig for RotatorFunctionConfig {
         let common = Common::from(env)?;
         let rotation = RotatorConfig::from_vars(|name| env.optional(name).ok().flatten())
             .map_err(|err| ConfigError::new(err.variable, err.message))?;
-        Ok(Self { common, rotation })
+        let admins = env.principals(KEYPLANE_ADMINS)?;
+        Ok(Self {
+            common,
+            rotation,
+            admins,
+        })
     }
 
     fn common(&self) -> &Common {

@@ -211,28 +211,31 @@ impl Rotator {
         }
     }
 
-    /// The rotator for a Lambda container: the table from `KEYPLANE_TABLE`,
-    /// AWS settings from the standard environment, the rest from
-    /// [`RotatorConfig`]. It may rotate keys and nothing else.
-    pub async fn from_env(table: String, config: RotatorConfig) -> Self {
-        let store = Arc::new(DynamoStore::from_env(table).await);
+    /// The rotator for a Lambda container, from its validated
+    /// configuration; AWS settings from the standard environment. It only
+    /// ever calls the rotation use cases: the admins are there so that the
+    /// policy check on whoever turned rotation on sees the same platform
+    /// admins as the API does.
+    pub async fn from_config(config: &RotatorFunctionConfig) -> Self {
+        let store = Arc::new(DynamoStore::from_env(config.common.table.clone()).await);
+        let rotation = config.rotation.clone();
         let keyplane = Keyplane::new(
             store,
             Arc::new(SystemClock),
             Config {
-                admins: Vec::new(),
+                admins: config.admins.clone(),
                 usage_reporters: Vec::new(),
                 // Unused: a rotation mints in the environment of the key it
                 // replaces.
                 key_env: KeyEnv::Live,
-                rotators: vec![config.principal.clone()],
+                rotators: vec![rotation.principal.clone()],
             },
         );
         Self::new(
             keyplane,
             SecretsClient::from_env().await,
-            config.principal,
-            config.grace_seconds,
+            rotation.principal,
+            rotation.grace_seconds,
         )
     }
 
