@@ -487,12 +487,13 @@ async fn the_rotator_rotates_a_bound_secret_with_every_step_retried() {
         )
         .await
         .expect("audit");
-    let by_rotator: Vec<&str> = audit
+    let mut by_rotator: Vec<&str> = audit
         .items
         .iter()
         .filter(|event| event.actor == ROTATOR)
         .map(|event| event.action.as_str())
         .collect();
+    by_rotator.sort_unstable();
     assert_eq!(by_rotator, ["key.rotation.finish", "key.rotation.stage"]);
 
     assert_never_logged(&rotator, &[&key.plaintext, &current.value]);

@@ -12,7 +12,7 @@ use keyplane_core::key_format::ApiKey;
 
 use crate::error::{Call, SecretsError};
 use crate::stage::Stage;
-use crate::types::{Recovery, SecretDescription, SecretValue, SecretVersion};
+use crate::types::{NewSecret, Recovery, SecretDescription, SecretValue, SecretVersion};
 use crate::validate;
 
 /// Reads and writes Keyplane's keys in Secrets Manager.
@@ -99,6 +99,29 @@ impl SecretsClient {
         description: Option<&str>,
         tags: &[(String, String)],
     ) -> Result<SecretVersion, SecretsError> {
+        let spec = NewSecret {
+            description,
+            kms_key_id: None,
+            tags,
+        };
+        self.create_with(name, value, client_request_token, &spec)
+            .await
+    }
+
+    /// [`create`](Self::create), encrypted with a customer KMS key when
+    /// `spec` names one (else Secrets Manager's `aws/secretsmanager` key).
+    pub async fn create_with(
+        &self,
+        name: &str,
+        value: &ApiKey,
+        client_request_token: &str,
+        spec: &NewSecret<'_>,
+    ) -> Result<SecretVersion, SecretsError> {
+        let NewSecret {
+            description,
+            kms_key_id,
+            tags,
+        } = *spec;
         self.configured()?;
         validate::name(name)?;
         validate::token(client_request_token)?;
@@ -117,6 +140,7 @@ impl SecretsClient {
             .secret_string(value.expose())
             .client_request_token(client_request_token)
             .set_description(description.map(str::to_owned))
+            .set_kms_key_id(kms_key_id.map(str::to_owned))
             .set_tags((!tags.is_empty()).then_some(tags))
             .send()
             .await;

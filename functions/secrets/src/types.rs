@@ -90,3 +90,14 @@ impl Recovery {
         }
     }
 }
+
+/// How a new secret is made, besides its name and value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewSecret<'a> {
+    /// Shown in the console.
+    pub description: Option<&'a str>,
+    /// A customer KMS key (id, ARN or alias) to encrypt it with.
+    pub kms_key_id: Option<&'a str>,
+    /// Tags, e.g. [`KEY_ID_TAG`](crate::KEY_ID_TAG) with the key's id.
+    pub tags: &'a [(String, String)],
+}
