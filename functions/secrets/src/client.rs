@@ -515,6 +515,36 @@ impl SecretsClient {
         tracing::debug!(secret_id, ?recovery, "deleted secret");
         Ok(())
     }
+
+    /// Adds (or overwrites) tags on an existing secret, e.g.
+    /// [`KEY_ID_TAG`](crate::KEY_ID_TAG) when a key is written into a secret
+    /// that someone else created.
+    pub async fn tag(
+        &self,
+        secret_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), SecretsError> {
+        self.configured()?;
+        validate::secret_id(secret_id)?;
+        let tags = tags
+            .iter()
+            .map(|(key, value)| Tag::builder().key(key).value(value).build())
+            .collect::<Vec<_>>();
+        self.sdk
+            .tag_resource()
+            .secret_id(secret_id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|err| {
+                Call {
+                    operation: "TagResource",
+                    secret_id,
+                }
+                .fail(err)
+            })?;
+        Ok(())
+    }
 }
 
 /// The identity of a version just written. Secrets Manager's version id is

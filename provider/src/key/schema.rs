@@ -1,0 +1,65 @@
+//! The two key resources' schemas: the same attributes but for the scope.
+
+use std::collections::HashMap;
+
+use tf_provider::schema::{Attribute, AttributeType, Block, Description, Schema};
+
+use super::Scope;
+use crate::attr::{computed, optional, optional_computed, required, string, string_map};
+
+/// Bumped when the state's shape changes.
+pub const VERSION: i64 = 1;
+
+pub fn schema(scope: Scope) -> Schema {
+    let mut attributes: HashMap<String, Attribute> = HashMap::from([
+        ("id".to_owned(), computed(string(), "The key's id (`key_…`). Import by this id.")),
+        ("organization_id".to_owned(), required(string(), "The organization (`org_…`) the key belongs to. Changing it replaces the key.")),
+        ("name".to_owned(), optional_computed(string(), "A name for people and the audit log; for service keys it is also the actor. Defaults to one the service picks. Updated in place.")),
+        ("type".to_owned(), optional_computed(string(), "`service` (default: acts as itself, its name is the actor) or `personal` (acts for its creator, and only while they may). Changing it replaces the key.")),
+        ("role".to_owned(), required(string(), "`viewer`, `editor` or `owner`; never more than the creator holds. Updated in place.")),
+        ("permissions".to_owned(), optional(AttributeType::List(Box::new(AttributeType::String)), "Permission patterns such as `orders:read` or `models:*`. Updated in place.")),
+        ("expires_at".to_owned(), optional(string(), "RFC 3339 instant after which the key stops working. Updated in place; removing it removes the expiry.")),
+        ("credits".to_owned(), optional(AttributeType::Number, "Usage credits the key starts with (1 or more); verify calls with a cost spend them. Changing it replaces the key.")),
+        ("metadata".to_owned(), optional(string_map(), "Labels kept with the key. Updated in place.")),
+        ("secret_name".to_owned(), optional(string(), "Name of a **new** Secrets Manager secret to hold the plaintext, tagged `keyplane:key-id`. Exactly one of `secret_name` and `secret_id`. Changing it replaces the key.")),
+        ("secret_id".to_owned(), optional(string(), "ARN or name of an **existing** secret that gets the plaintext as a new `AWSCURRENT` version. Exactly one of `secret_name` and `secret_id`. Changing it to another secret replaces the key.")),
+        ("secret_kms_key_id".to_owned(), optional(string(), "With `secret_name`: the KMS key (id, ARN or alias) that encrypts the new secret; default `aws/secretsmanager`. Changing it replaces the key.")),
+        ("secret_description".to_owned(), optional(string(), "With `secret_name`: the new secret's description. Changing it replaces the key.")),
+        ("secret_tags".to_owned(), optional(string_map(), "With `secret_name`: more tags for the new secret. Changing them replaces the key.")),
+        ("secret_recovery_window_days".to_owned(), optional(AttributeType::Number, "With `secret_name`: when the key is destroyed and its secret still holds it, the secret is deleted after this many days (7–30, default 7), or at once with 0.")),
+        ("hint".to_owned(), computed(string(), "The key, masked (`kp_live_Ab3…x9Qz`): enough to recognise it, useless to use it.")),
+        ("status".to_owned(), computed(string(), "`active`, `disabled`, `revoked`, `expired` or `pending`. A key revoked or expired outside Terraform is replaced on the next apply.")),
+        ("secret_arn".to_owned(), computed(string(), "ARN of the secret holding the plaintext; the key is bound to it.")),
+        ("secret_version_id".to_owned(), computed(string(), "The secret version holding this key's plaintext. If the secret or the version disappears outside Terraform, the key is replaced.")),
+        ("created_at".to_owned(), computed(string(), "When the key was created (RFC 3339).")),
+    ]);
+    let description = match scope {
+        Scope::Workspace => {
+            attributes.insert(
+                "workspace_id".to_owned(),
+                required(
+                    string(),
+                    "The workspace (`ws_…`) the key works in. Changing it replaces the key.",
+                ),
+            );
+            "A workspace API key. Its plaintext goes from Keyplane straight into AWS Secrets Manager and never into Terraform's plan, state or logs."
+        }
+        Scope::Organization => {
+            attributes.insert(
+                "workspace_ids".to_owned(),
+                optional(AttributeType::Set(Box::new(AttributeType::String)), "The workspaces the key works in; leave it out for every workspace of the organization. Changing it replaces the key."),
+            );
+            "An organization API key, for every workspace or chosen ones. Its plaintext goes from Keyplane straight into AWS Secrets Manager and never into Terraform's plan, state or logs."
+        }
+    };
+    Schema {
+        version: VERSION,
+        block: Block {
+            version: VERSION,
+            attributes,
+            blocks: HashMap::new(),
+            description: Description::markdown(description),
+            deprecated: false,
+        },
+    }
+}
