@@ -180,15 +180,10 @@ impl Provider for KeyplaneProvider {
         let resource = |scope| -> Box<dyn DynamicResource> {
             Box::new(KeyResource::new(scope, self.connection.clone()))
         };
+        // tf-provider prefixes the provider's name: `keyplane_workspace_key`.
         Some(HashMap::from([
-            (
-                "keyplane_organization_key".to_owned(),
-                resource(Scope::Organization),
-            ),
-            (
-                "keyplane_workspace_key".to_owned(),
-                resource(Scope::Workspace),
-            ),
+            ("organization_key".to_owned(), resource(Scope::Organization)),
+            ("workspace_key".to_owned(), resource(Scope::Workspace)),
         ]))
     }
 }

@@ -13,9 +13,6 @@ use super::plan::Changes;
 use super::state::{known, parse_instant, KeyState};
 use super::Scope;
 
-/// Default days before a destroyed key's secret is deleted.
-pub const DEFAULT_RECOVERY_DAYS: u8 = 7;
-
 fn invalid(diags: &mut Diagnostics, attribute: &'static str, detail: String) {
     diags.error(
         format!("Invalid {attribute}"),
@@ -226,11 +223,11 @@ pub fn patch_request(diags: &mut Diagnostics, changes: Changes) -> Option<PatchK
     })
 }
 
-/// The destroy-time recovery window of a new secret.
+/// The destroy-time recovery window of a new secret: none by default. The
+/// key in it is revoked by then, so a window would keep nothing worth
+/// restoring, while holding the name a replacement needs.
 pub fn recovery_days(state: &KeyState) -> Option<u8> {
-    match known(&state.secret_recovery_window_days) {
-        Some(0) => None,
-        Some(days) => u8::try_from(*days).ok(),
-        None => Some(DEFAULT_RECOVERY_DAYS),
-    }
+    known(&state.secret_recovery_window_days)
+        .filter(|days| **days > 0)
+        .and_then(|days| u8::try_from(*days).ok())
 }

@@ -26,7 +26,7 @@ pub fn schema(scope: Scope) -> Schema {
         ("secret_kms_key_id".to_owned(), optional(string(), "With `secret_name`: the KMS key (id, ARN or alias) that encrypts the new secret; default `aws/secretsmanager`. Changing it replaces the key.")),
         ("secret_description".to_owned(), optional(string(), "With `secret_name`: the new secret's description. Changing it replaces the key.")),
         ("secret_tags".to_owned(), optional(string_map(), "With `secret_name`: more tags for the new secret. Changing them replaces the key.")),
-        ("secret_recovery_window_days".to_owned(), optional(AttributeType::Number, "With `secret_name`: when the key is destroyed and its secret still holds it, the secret is deleted after this many days (7–30, default 7), or at once with 0.")),
+        ("secret_recovery_window_days".to_owned(), optional(AttributeType::Number, "With `secret_name`: when the key is destroyed (or replaced) the secret made for it is deleted at once (0, the default: its key is revoked, and a replacement needs the name), or after this many days (7–30).")),
         ("hint".to_owned(), computed(string(), "The key, masked (`kp_live_Ab3…x9Qz`): enough to recognise it, useless to use it.")),
         ("status".to_owned(), computed(string(), "`active`, `disabled`, `revoked`, `expired` or `pending`. A key revoked or expired outside Terraform is replaced on the next apply.")),
         ("secret_arn".to_owned(), computed(string(), "ARN of the secret holding the plaintext; the key is bound to it.")),

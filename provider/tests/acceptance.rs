@@ -1,0 +1,350 @@
+//! The provider through the real Terraform CLI, against `keyplane serve`
+//! and moto: the whole lifecycle of a workspace key, each step checked
+//! against the API and Secrets Manager, and every file and log Terraform
+//! wrote scanned for the plaintexts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use keyplane_api::id::{KeyId, OrgId, WorkspaceId};
+use keyplane_api::key::DisplayStatus;
+use keyplane_api::key_format::ApiKey;
+use keyplane_api::keys::ListKeys;
+use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
+use keyplane_api::verify::{VerifyCode, VerifyKey};
+use keyplane_client::Client;
+use keyplane_secrets::{Recovery, SecretsClient, Stage};
+use support::{moto_endpoint, secrets, Server, Terraform};
+
+struct Fixture {
+    server: Server,
+    admin: Client,
+    secrets: SecretsClient,
+    moto: String,
+    org: OrgId,
+    ws: WorkspaceId,
+    /// Unique per test, so secrets on the shared moto never collide.
+    prefix: String,
+}
+
+impl Fixture {
+    async fn new(test: &str) -> Option<Self> {
+        let moto = moto_endpoint(test)?;
+        let server = Server::start();
+        let admin = server.admin().await;
+        let org = admin
+            .create_organization(&CreateOrganization {
+                name: "Acme".into(),
+                key_quota: None,
+            })
+            .await
+            .unwrap();
+        let ws = admin
+            .create_workspace(
+                &org.id,
+                &CreateWorkspace {
+                    name: "prod".into(),
+                },
+            )
+            .await
+            .unwrap();
+        Some(Self {
+            secrets: secrets(&moto).await,
+            server,
+            admin,
+            moto,
+            org: org.id,
+            ws: ws.id,
+            prefix: format!("keyplane-tf-{:08x}", rand::random::<u32>()),
+        })
+    }
+
+    fn provider_block(&self) -> String {
+        format!(
+            r#"terraform {{
+  required_providers {{
+    keyplane = {{ source = "keyplane/keyplane" }}
+  }}
+}}
+
+provider "keyplane" {{
+  endpoint                = "{}"
+  region                  = "us-east-1"
+  secretsmanager_endpoint = "{}"
+}}
+"#,
+            self.server.endpoint, self.moto
+        )
+    }
+
+    /// A workspace key with these extra attribute lines.
+    fn workspace_key(&self, body: &str) -> String {
+        format!(
+            r#"{}
+resource "keyplane_workspace_key" "ci" {{
+  organization_id = "{}"
+  workspace_id    = "{}"
+  role            = "editor"
+{body}
+}}
+"#,
+            self.provider_block(),
+            self.org,
+            self.ws
+        )
+    }
+
+    async fn verify(&self, key: &ApiKey) -> VerifyCode {
+        self.admin
+            .verify(&VerifyKey {
+                key: ApiKey::from_plaintext(key.expose()),
+                permissions: Vec::new(),
+                workspace_id: None,
+                cost: None,
+            })
+            .await
+            .unwrap()
+            .code
+    }
+
+    async fn current_secret(&self, arn: &str) -> ApiKey {
+        self.secrets
+            .read(arn, Stage::Current)
+            .await
+            .unwrap()
+            .expect("the secret has a current version")
+            .value
+    }
+
+    async fn status(&self, id: &str) -> DisplayStatus {
+        self.admin
+            .get_key(&KeyId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .status
+    }
+}
+
+fn text(value: &serde_json::Value, attribute: &str) -> String {
+    value[attribute]
+        .as_str()
+        .unwrap_or_else(|| panic!("{attribute} missing in {value}"))
+        .to_owned()
+}
+
+/// `terraform plan` shows no change.
+fn assert_no_changes(tf: &Terraform, after: &str) {
+    let plan = tf.plan();
+    assert_eq!(
+        plan.code, 0,
+        "after {after}, plan shows changes:\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+}
+
+/// The actions a saved plan takes on `address`.
+fn planned_actions(tf: &Terraform, address: &str) -> Vec<String> {
+    let plan = tf.plan_json();
+    plan["resource_changes"]
+        .as_array()
+        .and_then(|changes| changes.iter().find(|c| c["address"] == address))
+        .map(|change| {
+            change["change"]["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workspace_key_from_apply_to_destroy() {
+    let Some(fx) = Fixture::new("provider acceptance").await else {
+        return;
+    };
+    let tf = Terraform::new(&fx.server);
+    let secret_name = format!("{}/ci", fx.prefix);
+    let mut plaintexts: Vec<ApiKey> = Vec::new();
+
+    // Apply: a pending key, its plaintext into a new secret, activated.
+    tf.config(&fx.workspace_key(&format!(
+        "  name        = \"ci\"\n  permissions = [\"orders:read\"]\n  secret_name = \"{secret_name}\"\n  metadata    = {{ team = \"platform\" }}"
+    )));
+    tf.apply().ok("first apply");
+    let created = tf.resource("keyplane_workspace_key.ci");
+    let id = text(&created, "id");
+    let arn = text(&created, "secret_arn");
+    let key = fx.current_secret(&arn).await;
+    assert_eq!(fx.verify(&key).await, VerifyCode::Valid);
+    assert_eq!(text(&created, "status"), "active");
+    assert_eq!(text(&created, "hint"), key.hint());
+    let described = fx.secrets.describe(&arn).await.unwrap().unwrap();
+    assert_eq!(described.tags.get("keyplane:key-id"), Some(&id));
+    let view = fx.admin.get_key(&KeyId::parse(&id).unwrap()).await.unwrap();
+    assert_eq!(
+        view.secret.as_ref().map(|s| s.arn.as_str()),
+        Some(arn.as_str())
+    );
+    plaintexts.push(key);
+    assert_no_changes(&tf, "the first apply");
+
+    // In place: name, permissions and metadata change, the key stays.
+    tf.config(&fx.workspace_key(&format!(
+        "  name        = \"ci-renamed\"\n  permissions = [\"orders:read\", \"orders:write\"]\n  secret_name = \"{secret_name}\""
+    )));
+    assert_eq!(
+        planned_actions(&tf, "keyplane_workspace_key.ci"),
+        ["update"]
+    );
+    tf.apply().ok("in-place update");
+    let updated = tf.resource("keyplane_workspace_key.ci");
+    assert_eq!(text(&updated, "id"), id);
+    let view = fx.admin.get_key(&KeyId::parse(&id).unwrap()).await.unwrap();
+    assert_eq!(view.name, "ci-renamed");
+    assert_eq!(view.permissions, ["orders:read", "orders:write"]);
+    assert!(view.metadata.is_empty());
+    assert_no_changes(&tf, "the update");
+
+    // Import: forgotten, then imported by id, with nothing to change.
+    tf.run(&["state", "rm", "keyplane_workspace_key.ci"])
+        .ok("state rm");
+    tf.run(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "keyplane_workspace_key.ci",
+        &id,
+    ])
+    .ok("import");
+    assert_eq!(
+        text(&tf.resource("keyplane_workspace_key.ci"), "secret_arn"),
+        arn
+    );
+    assert_no_changes(&tf, "the import");
+
+    // Drift: revoked out of band, so the next apply replaces the key.
+    fx.admin
+        .revoke_key(&KeyId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        planned_actions(&tf, "keyplane_workspace_key.ci"),
+        ["delete", "create"]
+    );
+    tf.apply().ok("replacing a revoked key");
+    let replaced = tf.resource("keyplane_workspace_key.ci");
+    let id2 = text(&replaced, "id");
+    assert_ne!(id2, id);
+    let arn2 = text(&replaced, "secret_arn");
+    let key2 = fx.current_secret(&arn2).await;
+    assert_eq!(fx.verify(&key2).await, VerifyCode::Valid);
+    plaintexts.push(key2);
+    assert_no_changes(&tf, "replacing a revoked key");
+
+    // Drift: the secret deleted out of band, so the key is replaced too,
+    // and the old one revoked.
+    fx.secrets.delete(&arn2, Recovery::Force).await.unwrap();
+    assert_eq!(
+        planned_actions(&tf, "keyplane_workspace_key.ci"),
+        ["delete", "create"]
+    );
+    tf.apply().ok("replacing a key whose secret is gone");
+    let id3 = text(&tf.resource("keyplane_workspace_key.ci"), "id");
+    assert_ne!(id3, id2);
+    assert_eq!(fx.status(&id2).await, DisplayStatus::Revoked);
+    let arn3 = text(&tf.resource("keyplane_workspace_key.ci"), "secret_arn");
+    let key3 = fx.current_secret(&arn3).await;
+    assert_eq!(fx.verify(&key3).await, VerifyCode::Valid);
+    plaintexts.push(key3);
+    assert_no_changes(&tf, "replacing a key whose secret is gone");
+
+    // Destroy: the key revoked, the secret made for it deleted.
+    tf.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        .ok("destroy");
+    assert_eq!(fx.status(&id3).await, DisplayStatus::Revoked);
+    assert!(fx.secrets.describe(&arn3).await.unwrap().is_none());
+
+    // Never in state, plan, show -json or any log.
+    let shown = tf.run(&["show", "-json"]).ok("show -json").stdout;
+    let mut everything = tf.everything_written();
+    everything.push_str(&shown);
+    everything.push_str(&fx.server.log());
+    assert!(
+        everything.contains(&id3),
+        "the scan must see what Terraform wrote"
+    );
+    for key in &plaintexts {
+        assert!(
+            !everything.contains(key.expose()),
+            "a plaintext key reached Terraform's files or logs"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_secret_write_leaves_no_active_key() {
+    let Some(fx) = Fixture::new("provider secret failure").await else {
+        return;
+    };
+    let tf = Terraform::new(&fx.server);
+    // An existing secret that does not exist: the write fails.
+    tf.config(&fx.workspace_key(&format!("  secret_id = \"{}/does-not-exist\"", fx.prefix)));
+    let failed = tf.apply();
+    assert_ne!(failed.code, 0, "{}", failed.stdout);
+    assert!(
+        failed
+            .stderr
+            .contains("Cannot write the key to Secrets Manager")
+            && failed.stderr.contains("was revoked"),
+        "{}",
+        failed.stderr
+    );
+    let keys = fx
+        .admin
+        .list_keys_page(&ListKeys {
+            organization_id: fx.org.clone(),
+            workspace_id: None,
+            status: None,
+            cursor: None,
+            limit: None,
+        })
+        .await
+        .unwrap();
+    assert!(!keys.items.is_empty(), "a key was created, then revoked");
+    assert!(
+        keys.items
+            .iter()
+            .all(|key| key.status == DisplayStatus::Revoked),
+        "{:?}",
+        keys.items.iter().map(|k| &k.status).collect::<Vec<_>>()
+    );
+    let state = tf.run(&["show", "-json"]).ok("show -json");
+    assert!(
+        !state.stdout.contains("keyplane_workspace_key"),
+        "{}",
+        state.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_time_errors_name_the_attribute() {
+    let Some(fx) = Fixture::new("provider validation").await else {
+        return;
+    };
+    let tf = Terraform::new(&fx.server);
+    tf.config(&fx.workspace_key(
+        "  role        = \"superuser\"\n  expires_at  = \"tomorrow\"\n  secret_name = \"a\"\n  secret_id   = \"b\"",
+    ).replace("  role            = \"editor\"\n", ""));
+    let plan = tf.plan();
+    assert_eq!(plan.code, 1, "{}", plan.stdout);
+    for expected in ["Invalid role", "Invalid expires_at", "Invalid secret_id"] {
+        assert!(
+            plan.stderr.contains(expected),
+            "{expected}:\n{}",
+            plan.stderr
+        );
+    }
+}

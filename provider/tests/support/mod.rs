@@ -1,0 +1,304 @@
+//! What the acceptance tests run against: a real `keyplane serve` on
+//! 127.0.0.1 (embedded store, temporary data directory), moto for Secrets
+//! Manager (started by tests/run), and the real Terraform CLI (tests/tools
+//! installs 1.15.5) loading this provider through `dev_overrides`.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use keyplane_aws::Profile;
+use keyplane_client::{Client, Credentials};
+use keyplane_local::credentials::LocalCredentials;
+use keyplane_secrets::SecretsClient;
+use secrecy::ExposeSecret;
+
+/// The admin profile `keyplane serve` writes on first start.
+pub const ADMIN_PROFILE: &str = "keyplane-admin";
+const REGION: &str = "us-east-1";
+
+/// moto's endpoint, or `None` (after a note) when the test cannot run.
+pub fn moto_endpoint(test: &str) -> Option<String> {
+    match std::env::var("KEYPLANE_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ if std::env::var_os("KEYPLANE_REQUIRE_MOTO").is_some() => {
+            panic!("{test}: KEYPLANE_REQUIRE_MOTO is set but KEYPLANE_MOTO_ENDPOINT is not")
+        }
+        _ => {
+            eprintln!("skipping {test}: KEYPLANE_MOTO_ENDPOINT is not set (run tests/run)");
+            None
+        }
+    }
+}
+
+/// Beside this test binary's folder (`target/debug/deps/..`): where cargo
+/// puts the workspace's binaries.
+fn built_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(Path::parent).unwrap();
+    let path = debug.join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: build it (cargo build --workspace)",
+        path.display()
+    );
+    path
+}
+
+fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
+    let buffer = Arc::new(Mutex::new(String::new()));
+    let sink = buffer.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    buffer
+}
+
+/// `keyplane serve` on a free loopback port.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub endpoint: String,
+    child: Child,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(built_binary("keyplane"))
+            .args(["serve", "--log-format", "json", "--listen"])
+            .arg(format!("127.0.0.1:{port}"))
+            .env("KEYPLANE_DATA_DIR", dir.path().join("data"))
+            .env_remove("KEYPLANE_STORE")
+            .env_remove("KEYPLANE_TABLE")
+            .env_remove("AWS_ENDPOINT_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = collect(child.stderr.take().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "keyplane serve did not start");
+            assert!(child.try_wait().unwrap().is_none(), "keyplane serve exited");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            dir,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+        }
+    }
+
+    pub fn credentials_file(&self) -> PathBuf {
+        self.dir.path().join("data").join("credentials")
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// A client signing as the admin.
+    pub async fn admin(&self) -> Client {
+        let credentials = LocalCredentials::load(self.credentials_file()).unwrap();
+        let (access_key, secret) = credentials.profile(ADMIN_PROFILE).unwrap();
+        Client::builder()
+            .endpoint(self.endpoint.clone())
+            .region(REGION)
+            .credentials(Credentials::new(
+                access_key,
+                secret.expose_secret(),
+                None,
+                None,
+                "keyplane-acceptance",
+            ))
+            .build()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Secrets Manager on moto.
+pub async fn secrets(moto: &str) -> SecretsClient {
+    SecretsClient::from_sdk_config(
+        &keyplane_aws::testing::emulator(moto, Profile::Interactive).await,
+    )
+}
+
+/// A Terraform working directory with this provider loaded from the build.
+pub struct Terraform {
+    pub dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+/// What a Terraform command printed, and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Self {
+        Self {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Panics with everything Terraform said unless it succeeded.
+    pub fn ok(self, what: &str) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "{what} failed:\n{}\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+impl Terraform {
+    pub fn new(server: &Server) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let provider_dir = built_binary("terraform-provider-keyplane")
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let cli_config = dir.path().join("terraform.rc");
+        std::fs::write(
+            &cli_config,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"keyplane/keyplane\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+                provider_dir.display()
+            ),
+        )
+        .unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        let env = vec![
+            (
+                "TF_CLI_CONFIG_FILE".to_owned(),
+                cli_config.display().to_string(),
+            ),
+            ("TF_IN_AUTOMATION".to_owned(), "1".to_owned()),
+            // See provider/README.md: the provider cannot speak Terraform's
+            // plugin mTLS.
+            ("TF_DISABLE_PLUGIN_TLS".to_owned(), "1".to_owned()),
+            ("TF_LOG".to_owned(), "TRACE".to_owned()),
+            ("TF_LOG_PATH".to_owned(), path("terraform.log")),
+            ("PLUGIN_LOG_FILE".to_owned(), path("provider.log")),
+            ("CHECKPOINT_DISABLE".to_owned(), "1".to_owned()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".to_owned(),
+                server.credentials_file().display().to_string(),
+            ),
+            ("AWS_PROFILE".to_owned(), ADMIN_PROFILE.to_owned()),
+            ("AWS_CONFIG_FILE".to_owned(), path("no-aws-config")),
+            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+        ];
+        Self { dir, env }
+    }
+
+    /// Writes `main.tf`.
+    pub fn config(&self, hcl: &str) {
+        std::fs::write(self.dir.path().join("main.tf"), hcl).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut command = Command::new("terraform");
+        for var in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "KEYPLANE_ENDPOINT",
+        ] {
+            command.env_remove(var);
+        }
+        let output = command
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run terraform ({e}): tests/run installs it (. tests/tools && install_tools)")
+            });
+        Run::from(output)
+    }
+
+    pub fn apply(&self) -> Run {
+        self.run(&["apply", "-auto-approve", "-input=false", "-no-color"])
+    }
+
+    /// `plan -detailed-exitcode`: 0 no changes, 2 changes.
+    pub fn plan(&self) -> Run {
+        self.run(&["plan", "-detailed-exitcode", "-input=false", "-no-color"])
+    }
+
+    /// A saved plan, as `terraform show -json` describes it.
+    pub fn plan_json(&self) -> serde_json::Value {
+        self.run(&["plan", "-out=tfplan", "-input=false", "-no-color"])
+            .ok("plan -out");
+        let shown = self
+            .run(&["show", "-json", "tfplan"])
+            .ok("show -json tfplan");
+        serde_json::from_str(&shown.stdout).unwrap()
+    }
+
+    /// The state, as `terraform show -json` describes it.
+    pub fn state_json(&self) -> serde_json::Value {
+        let shown = self.run(&["show", "-json"]).ok("show -json");
+        serde_json::from_str(&shown.stdout).unwrap()
+    }
+
+    /// The attributes of `address` in the state.
+    pub fn resource(&self, address: &str) -> serde_json::Value {
+        let state = self.state_json();
+        state["values"]["root_module"]["resources"]
+            .as_array()
+            .and_then(|resources| {
+                resources
+                    .iter()
+                    .find(|r| r["address"] == address)
+                    .map(|r| r["values"].clone())
+            })
+            .unwrap_or_else(|| panic!("{address} is not in the state: {state}"))
+    }
+
+    /// Every file Terraform and the provider wrote: state, backups, plans,
+    /// logs.
+    pub fn everything_written(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+            if entry.path().is_file() {
+                all.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(entry.path()).unwrap(),
+                ));
+            }
+        }
+        all
+    }
+}
