@@ -9,7 +9,7 @@
 mod apply;
 pub mod plan;
 mod request;
-mod schema;
+pub mod schema;
 pub mod state;
 
 use async_trait::async_trait;
