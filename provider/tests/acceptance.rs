@@ -225,6 +225,35 @@ async fn a_workspace_key_from_apply_to_destroy() {
     );
     assert_no_changes(&tf, "the import");
 
+    // Rotation from Terraform: new keepers roll the key in place into a new
+    // version of its secret; the old plaintext works for the grace.
+    let old_key = fx.current_secret(&arn).await;
+    tf.config(&fx.workspace_key(&format!(
+        "  name          = \"ci-renamed\"\n  permissions   = [\"orders:read\", \"orders:write\"]\n  secret_name   = \"{secret_name}\"\n  keepers       = {{ rotation = \"2\" }}\n  grace_seconds = 600"
+    )));
+    assert_eq!(
+        planned_actions(&tf, "keyplane_workspace_key.ci"),
+        ["update"]
+    );
+    tf.apply().ok("rolling through keepers");
+    let rolled = tf.resource("keyplane_workspace_key.ci");
+    assert_eq!(text(&rolled, "id"), id);
+    assert_ne!(
+        text(&rolled, "secret_version_id"),
+        text(&updated, "secret_version_id")
+    );
+    let new_key = fx.current_secret(&arn).await;
+    assert_ne!(new_key.expose(), old_key.expose());
+    assert_eq!(text(&rolled, "hint"), new_key.hint());
+    assert_eq!(fx.verify(&new_key).await, VerifyCode::Valid);
+    assert_eq!(
+        fx.verify(&old_key).await,
+        VerifyCode::Valid,
+        "the old plaintext works during the grace"
+    );
+    plaintexts.push(new_key);
+    assert_no_changes(&tf, "the roll");
+
     // Drift: revoked out of band, so the next apply replaces the key.
     fx.admin
         .revoke_key(&KeyId::parse(&id).unwrap())

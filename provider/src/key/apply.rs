@@ -100,6 +100,7 @@ pub async fn create(
     state.refresh_from(&view);
     state.secret_arn = Value::Value(version.arn);
     state.secret_version_id = Value::Value(version.version_id);
+    state.rolled_at = state.created_at.clone();
     Some(state)
 }
 
@@ -197,6 +198,7 @@ pub async fn update(
 ) -> Option<KeyState> {
     let id = key_id(diags, prior)?;
     let changes = plan::patch(prior, &planned);
+    let roll = planned.secret_version_id.is_unknown();
     let mut state = planned;
     if !changes.is_empty() {
         let patch = request::patch_request(diags, changes)?;
@@ -208,7 +210,83 @@ pub async fn update(
             }
         }
     }
+    if roll {
+        self::roll(connection, diags, &id, prior, &mut state).await;
+    }
     Some(state)
+}
+
+/// Rolls the key and writes the new plaintext as the secret's new
+/// `AWSCURRENT` version. If the write fails, the error says until when the
+/// old plaintext works, and the state asks for another roll.
+async fn roll(
+    connection: &Connection,
+    diags: &mut Diagnostics,
+    id: &KeyId,
+    prior: &KeyState,
+    state: &mut KeyState,
+) {
+    let keep_prior = |state: &mut KeyState| {
+        state.hint = prior.hint.clone();
+        state.secret_version_id = prior.secret_version_id.clone();
+        state.rolled_at = prior.rolled_at.clone();
+        state.keepers = prior.keepers.clone();
+    };
+    let minted = match connection
+        .keyplane
+        .roll_key(id, &request::roll_request(state))
+        .await
+    {
+        Ok(outcome) => outcome.into_rolled(),
+        Err(err) => {
+            diags.root_error("Cannot roll the key", err.to_string());
+            keep_prior(state);
+            return;
+        }
+    };
+    let Some(minted) = minted else {
+        diags.root_error(
+            "Cannot roll the key",
+            "the API answered a new roll as a replay, without the plaintext",
+        );
+        keep_prior(state);
+        return;
+    };
+    let Some(arn) = known(&prior.secret_arn).cloned() else {
+        diags.root_error(
+            "Cannot roll the key",
+            "the state has no secret ARN to write the new plaintext to",
+        );
+        keep_prior(state);
+        return;
+    };
+    let token = IdempotencyKey::generate();
+    let written = connection
+        .secrets
+        .put_version(&arn, &minted.key, token.as_str(), &[])
+        .await;
+    let view = minted.view.clone();
+    let previous_until = minted.previous_expires_at;
+    drop(minted);
+    state.refresh_from(&view);
+    match written {
+        Ok(version) => {
+            state.secret_version_id = Value::Value(version.version_id);
+            state.rolled_at = Value::Value(super::state::format_instant(view.updated_at));
+        }
+        Err(err) => {
+            let until =
+                previous_until.map_or_else(|| "its grace ends".to_owned(), |at| at.to_rfc3339());
+            diags.root_error(
+                "The key was rolled, but its new plaintext could not be written to Secrets Manager",
+                format!("{err}. The secret still holds the previous plaintext, which works until {until}; apply again to roll once more."),
+            );
+            state.secret_version_id = prior.secret_version_id.clone();
+            state.keepers = prior.keepers.clone();
+            // Null asks the next plan for another roll.
+            state.rolled_at = Value::Null;
+        }
+    }
 }
 
 pub async fn destroy(
@@ -331,6 +409,9 @@ pub async fn import(
             return None;
         }
     };
+    // The API does not say when the key was last rolled; its last change is
+    // no earlier, so `rotate_after` never rolls an imported key early.
+    state.rolled_at = Value::Value(super::state::format_instant(view.updated_at));
     state.secret_name = Value::Value(secret.name.clone());
     state.secret_arn = Value::Value(secret.arn.clone());
     state.secret_version_id = secret

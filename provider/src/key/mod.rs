@@ -89,7 +89,7 @@ impl Resource for KeyResource {
         private_state: ValueEmpty,
         _meta: ValueEmpty,
     ) -> Option<(KeyState, ValueEmpty, Vec<AttributePath>)> {
-        let (planned, replace) = plan::plan_update(&prior, &proposed);
+        let (planned, replace) = plan::plan_update(&prior, &proposed, chrono::Utc::now());
         let replace = replace.into_iter().map(AttributePath::new).collect();
         Some((planned, private_state, replace))
     }

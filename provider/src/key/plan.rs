@@ -3,9 +3,10 @@
 //! functions over [`KeyState`], so the decisions are unit-tested without
 //! Terraform.
 
+use chrono::{DateTime, Utc};
 use tf_provider::value::Value;
 
-use super::state::{known, KeyState};
+use super::state::{known, parse_duration, parse_instant, KeyState};
 
 /// Attributes the API cannot change on an existing key: a new value means
 /// a new key.
@@ -35,6 +36,7 @@ pub fn plan_create(proposed: &KeyState) -> KeyState {
         &mut planned.secret_arn,
         &mut planned.secret_version_id,
         &mut planned.created_at,
+        &mut planned.rolled_at,
     ] {
         *computed = Value::Unknown;
     }
@@ -47,9 +49,15 @@ pub fn plan_create(proposed: &KeyState) -> KeyState {
     planned
 }
 
-/// The planned state of an existing key and the attributes whose change
-/// needs a replacement (empty: an update in place, or nothing).
-pub fn plan_update(prior: &KeyState, proposed: &KeyState) -> (KeyState, Vec<&'static str>) {
+/// The planned state of an existing key at `now` and the attributes whose
+/// change needs a replacement (empty: an update in place, or nothing). A
+/// roll (new `keepers`, or `rotate_after` elapsed) is an update that leaves
+/// the new secret's version and hint unknown.
+pub fn plan_update(
+    prior: &KeyState,
+    proposed: &KeyState,
+    now: DateTime<Utc>,
+) -> (KeyState, Vec<&'static str>) {
     let mut replace: Vec<&'static str> = REPLACE_ON_CHANGE
         .into_iter()
         .filter(|attribute| differs(prior, proposed, attribute))
@@ -64,10 +72,31 @@ pub fn plan_update(prior: &KeyState, proposed: &KeyState) -> (KeyState, Vec<&'st
     if prior.secret_version_id.is_null() {
         replace.push("secret_version_id");
     }
-    if replace.is_empty() {
-        (proposed.clone(), replace)
-    } else {
-        (plan_create(proposed), replace)
+    if !replace.is_empty() {
+        return (plan_create(proposed), replace);
+    }
+    let mut planned = proposed.clone();
+    if needs_roll(prior, proposed, now) {
+        planned.hint = Value::Unknown;
+        planned.secret_version_id = Value::Unknown;
+        planned.rolled_at = Value::Unknown;
+    }
+    (planned, replace)
+}
+
+/// Whether the key gets a new secret: `keepers` changed, or `rotate_after`
+/// has passed since the current secret was minted (or a roll failed to
+/// store its secret, which leaves `rolled_at` null).
+pub fn needs_roll(prior: &KeyState, proposed: &KeyState, now: DateTime<Utc>) -> bool {
+    if prior.keepers != proposed.keepers {
+        return true;
+    }
+    let Some(every) = known(&proposed.rotate_after).and_then(|text| parse_duration(text)) else {
+        return false;
+    };
+    match known(&prior.rolled_at).and_then(|at| parse_instant(at)) {
+        Some(rolled) => rolled + every <= now,
+        None => true,
     }
 }
 
@@ -137,6 +166,10 @@ impl Changes {
 mod tests {
     use super::*;
 
+    fn now() -> DateTime<Utc> {
+        parse_instant("2026-06-01T00:00:00Z").unwrap_or_default()
+    }
+
     fn applied() -> KeyState {
         KeyState {
             id: Value::Value("key_1".into()),
@@ -154,6 +187,7 @@ mod tests {
             ),
             secret_version_id: Value::Value("v1".into()),
             created_at: Value::Value("2026-01-01T00:00:00Z".into()),
+            rolled_at: Value::Value("2026-01-01T00:00:00Z".into()),
             ..KeyState::default()
         }
     }
@@ -175,7 +209,7 @@ mod tests {
 
     #[test]
     fn no_change_plans_nothing() {
-        let (planned, replace) = plan_update(&applied(), &applied());
+        let (planned, replace) = plan_update(&applied(), &applied(), now());
         assert!(replace.is_empty());
         assert_eq!(planned, applied());
         assert!(patch(&applied(), &planned).is_empty());
@@ -189,7 +223,7 @@ mod tests {
             expires_at: Value::Value("2031-01-01T00:00:00Z".into()),
             ..applied()
         };
-        let (planned, replace) = plan_update(&applied(), &proposed);
+        let (planned, replace) = plan_update(&applied(), &proposed, now());
         assert!(replace.is_empty(), "{replace:?}");
         assert_eq!(planned.id, applied().id);
         let changes = patch(&applied(), &planned);
@@ -245,7 +279,7 @@ mod tests {
                 },
             ),
         ] {
-            let (planned, replace) = plan_update(&applied(), &proposed);
+            let (planned, replace) = plan_update(&applied(), &proposed, now());
             assert_eq!(replace, [attribute]);
             assert_eq!(planned.id, Value::Unknown, "{attribute}");
         }
@@ -258,7 +292,7 @@ mod tests {
             ..applied()
         };
         assert_eq!(
-            plan_update(&applied(), &elsewhere).1,
+            plan_update(&applied(), &elsewhere, now()).1,
             ["secret_name", "secret_id"]
         );
         let same_by_arn = KeyState {
@@ -266,13 +300,13 @@ mod tests {
             secret_id: applied().secret_arn,
             ..applied()
         };
-        assert!(plan_update(&applied(), &same_by_arn).1.is_empty());
+        assert!(plan_update(&applied(), &same_by_arn, now()).1.is_empty());
         let same_by_name = KeyState {
             secret_name: Value::Null,
             secret_id: Value::Value("keyplane/ci".into()),
             ..applied()
         };
-        assert!(plan_update(&applied(), &same_by_name).1.is_empty());
+        assert!(plan_update(&applied(), &same_by_name, now()).1.is_empty());
     }
 
     #[test]
@@ -281,19 +315,59 @@ mod tests {
             status: Value::Value("revoked".into()),
             ..applied()
         };
-        assert_eq!(plan_update(&revoked, &revoked).1, ["status"]);
+        assert_eq!(plan_update(&revoked, &revoked, now()).1, ["status"]);
         let disabled = KeyState {
             status: Value::Value("disabled".into()),
             ..applied()
         };
-        assert!(plan_update(&disabled, &disabled).1.is_empty());
+        assert!(plan_update(&disabled, &disabled, now()).1.is_empty());
         let secret_gone = KeyState {
             secret_version_id: Value::Null,
             ..applied()
         };
         assert_eq!(
-            plan_update(&secret_gone, &secret_gone).1,
+            plan_update(&secret_gone, &secret_gone, now()).1,
             ["secret_version_id"]
         );
+    }
+
+    #[test]
+    fn new_keepers_roll_the_key_in_place() {
+        let proposed = KeyState {
+            keepers: Value::Value([("version".to_owned(), "2".to_owned())].into()),
+            ..applied()
+        };
+        let (planned, replace) = plan_update(&applied(), &proposed, now());
+        assert!(replace.is_empty());
+        assert_eq!(planned.id, applied().id);
+        assert_eq!(planned.secret_version_id, Value::Unknown);
+        assert_eq!(planned.hint, Value::Unknown);
+    }
+
+    #[test]
+    fn rotate_after_rolls_once_the_duration_has_passed() {
+        let every = |text: &str| KeyState {
+            rotate_after: Value::Value(text.into()),
+            ..applied()
+        };
+        // Minted 2026-01-01, now 2026-06-01: 151 days later.
+        assert!(needs_roll(&applied(), &every("150d"), now()));
+        assert!(!needs_roll(&applied(), &every("152d"), now()));
+        assert!(needs_roll(&applied(), &every("3600h"), now()));
+        assert!(!needs_roll(&applied(), &applied(), now()));
+        let failed_roll = KeyState {
+            rolled_at: Value::Null,
+            ..every("152d")
+        };
+        assert!(needs_roll(&failed_roll, &every("152d"), now()));
+    }
+
+    #[test]
+    fn durations_read_like_go_durations_with_days() {
+        assert_eq!(parse_duration("1h30m"), chrono::Duration::try_minutes(90));
+        assert_eq!(parse_duration("30d"), chrono::Duration::try_days(30));
+        for bad in ["", "0s", "10", "h", "5w", "-1h"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
     }
 }

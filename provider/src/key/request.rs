@@ -10,8 +10,9 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use super::plan::Changes;
-use super::state::{known, parse_instant, KeyState};
+use super::state::{known, parse_duration, parse_instant, KeyState};
 use super::Scope;
+use keyplane_api::limits::MAX_GRACE_SECONDS;
 
 fn invalid(diags: &mut Diagnostics, attribute: &'static str, detail: String) {
     diags.error(
@@ -100,6 +101,24 @@ pub fn validate(diags: &mut Diagnostics, state: &KeyState) {
                 diags,
                 "secret_recovery_window_days",
                 format!("{days}: must be 0 (delete at once) or 7 to 30"),
+            );
+        }
+    }
+    if let Some(grace) = known(&state.grace_seconds) {
+        if !(0..=i64::from(MAX_GRACE_SECONDS)).contains(grace) {
+            invalid(
+                diags,
+                "grace_seconds",
+                format!("{grace}: must be 0 to {MAX_GRACE_SECONDS}"),
+            );
+        }
+    }
+    if let Some(every) = known(&state.rotate_after) {
+        if parse_duration(every).is_none() {
+            invalid(
+                diags,
+                "rotate_after",
+                format!("{every:?} is not a duration such as 720h, 30d or 1h30m"),
             );
         }
     }
@@ -230,4 +249,16 @@ pub fn recovery_days(state: &KeyState) -> Option<u8> {
     known(&state.secret_recovery_window_days)
         .filter(|days| **days > 0)
         .and_then(|days| u8::try_from(*days).ok())
+}
+
+/// The previous plaintext's grace after a roll, unless configured.
+pub const DEFAULT_GRACE_SECONDS: u32 = 3600;
+
+/// The roll request for `state`.
+pub fn roll_request(state: &KeyState) -> keyplane_api::keys::RollKey {
+    keyplane_api::keys::RollKey {
+        grace_seconds: known(&state.grace_seconds)
+            .and_then(|grace| u32::try_from(*grace).ok())
+            .unwrap_or(DEFAULT_GRACE_SECONDS),
+    }
 }

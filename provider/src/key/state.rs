@@ -43,11 +43,15 @@ pub struct KeyState {
     pub secret_description: Value<String>,
     pub secret_tags: Value<BTreeMap<String, String>>,
     pub secret_recovery_window_days: Value<i64>,
+    pub keepers: Value<BTreeMap<String, String>>,
+    pub rotate_after: Value<String>,
+    pub grace_seconds: Value<i64>,
     pub hint: Value<String>,
     pub status: Value<String>,
     pub secret_arn: Value<String>,
     pub secret_version_id: Value<String>,
     pub created_at: Value<String>,
+    pub rolled_at: Value<String>,
 }
 
 /// An attribute that is present deserializes to `Some`, even when null.
@@ -143,11 +147,36 @@ impl KeyState {
         self.metadata = map_like(&self.metadata, &view.metadata);
         self.hint = Value::Value(view.hint.clone());
         self.status = Value::Value(json_name(&view.status));
-        self.created_at = Value::Value(
-            view.created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
+        self.created_at = Value::Value(format_instant(view.created_at));
     }
+}
+
+/// An instant as the state spells it.
+pub(crate) fn format_instant(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A duration such as `720h`, `30d` or `1h30m` (units `d`, `h`, `m`, `s`).
+pub(crate) fn parse_duration(text: &str) -> Option<chrono::Duration> {
+    let mut total = chrono::Duration::zero();
+    let mut digits = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let amount: i64 = digits.parse().ok()?;
+        digits.clear();
+        let part = match c {
+            'd' => chrono::Duration::try_days(amount)?,
+            'h' => chrono::Duration::try_hours(amount)?,
+            'm' => chrono::Duration::try_minutes(amount)?,
+            's' => chrono::Duration::try_seconds(amount)?,
+            _ => return None,
+        };
+        total = total.checked_add(&part)?;
+    }
+    (digits.is_empty() && total > chrono::Duration::zero()).then_some(total)
 }
 
 /// The API's spelling of an enum value (`service`, `editor`, `active`).
