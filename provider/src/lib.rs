@@ -8,9 +8,11 @@
 //! - [`key`]: the `keyplane_organization_key` and `keyplane_workspace_key`
 //!   resources: schema, plan (what changes in place, what replaces) and
 //!   apply (the two-phase create, refresh, import, destroy).
+//! - [`data`]: the `keyplane_key` and `keyplane_workspace` data sources.
 
 mod attr;
 mod connection;
+pub mod data;
 pub mod key;
 pub mod provider;
 

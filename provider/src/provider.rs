@@ -9,10 +9,11 @@ use keyplane_secrets::SecretsClient;
 use serde::{Deserialize, Serialize};
 use tf_provider::schema::{Block, Description, Schema};
 use tf_provider::value::{Value, ValueEmpty};
-use tf_provider::{AttributePath, Diagnostics, DynamicResource, Provider};
+use tf_provider::{AttributePath, Diagnostics, DynamicDataSource, DynamicResource, Provider};
 
 use crate::attr::{optional, string};
 use crate::connection::{Connection, Shared};
+use crate::data::{KeyData, WorkspaceData};
 use crate::key::{KeyResource, Scope};
 
 /// The provider's settings, as Terraform sends them.
@@ -184,6 +185,22 @@ impl Provider for KeyplaneProvider {
         Some(HashMap::from([
             ("organization_key".to_owned(), resource(Scope::Organization)),
             ("workspace_key".to_owned(), resource(Scope::Workspace)),
+        ]))
+    }
+
+    fn get_data_sources(
+        &self,
+        _diags: &mut Diagnostics,
+    ) -> Option<HashMap<String, Box<dyn DynamicDataSource>>> {
+        Some(HashMap::from([
+            (
+                "key".to_owned(),
+                Box::new(KeyData::new(self.connection.clone())) as Box<dyn DynamicDataSource>,
+            ),
+            (
+                "workspace".to_owned(),
+                Box::new(WorkspaceData::new(self.connection.clone())),
+            ),
         ]))
     }
 }

@@ -377,3 +377,86 @@ async fn plan_time_errors_name_the_attribute() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organization_key_for_chosen_workspaces_and_the_data_sources() {
+    let Some(fx) = Fixture::new("provider organization key").await else {
+        return;
+    };
+    let tf = Terraform::new(&fx.server);
+    let existing = format!("{}/deployer", fx.prefix);
+    // An existing secret (someone else's first version) gets the key as a
+    // new version.
+    let placeholder = ApiKey::from_plaintext("not-a-key-yet");
+    fx.secrets
+        .create(
+            &existing,
+            &placeholder,
+            &format!("{:032x}", rand::random::<u128>()),
+            None,
+            &[],
+        )
+        .await
+        .unwrap();
+    tf.config(&format!(
+        r#"{provider}
+data "keyplane_workspace" "prod" {{
+  organization_id = "{org}"
+  name            = "prod"
+}}
+
+resource "keyplane_organization_key" "deployer" {{
+  organization_id = data.keyplane_workspace.prod.organization_id
+  workspace_ids   = [data.keyplane_workspace.prod.id]
+  role            = "viewer"
+  permissions     = ["deployments:*"]
+  secret_id       = "{existing}"
+}}
+
+data "keyplane_key" "deployer" {{
+  id = keyplane_organization_key.deployer.id
+}}
+
+output "status" {{
+  value = data.keyplane_key.deployer.status
+}}
+
+output "scope" {{
+  value = data.keyplane_key.deployer.workspace_ids
+}}
+"#,
+        provider = fx.provider_block(),
+        org = fx.org,
+    ));
+    tf.apply().ok("apply");
+    let key = tf.resource("keyplane_organization_key.deployer");
+    let arn = text(&key, "secret_arn");
+    let plaintext = fx.current_secret(&arn).await;
+    assert_eq!(fx.verify(&plaintext).await, VerifyCode::Valid);
+    let outputs = tf.run(&["output", "-json"]).ok("output");
+    let outputs: serde_json::Value = serde_json::from_str(&outputs.stdout).unwrap();
+    assert_eq!(outputs["status"]["value"], "active");
+    assert_eq!(
+        outputs["scope"]["value"],
+        serde_json::json!([fx.ws.to_string()])
+    );
+    assert_no_changes(&tf, "apply");
+
+    // Destroy: the key is revoked; the secret existed before, so it stays,
+    // and the version holding the revoked key (still AWSCURRENT) is kept.
+    let id = text(&key, "id");
+    let destroyed = tf
+        .run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
+        .ok("destroy");
+    assert!(
+        destroyed.stdout.contains("Secret version kept")
+            || destroyed.stderr.contains("Secret version kept"),
+        "{}\n{}",
+        destroyed.stdout,
+        destroyed.stderr
+    );
+    assert_eq!(fx.status(&id).await, DisplayStatus::Revoked);
+    assert!(fx.secrets.describe(&arn).await.unwrap().is_some());
+    let everything = tf.everything_written();
+    assert!(!everything.contains(plaintext.expose()));
+}

@@ -39,3 +39,20 @@ fn the_provider_page_documents_exactly_its_settings() {
     let settings: BTreeSet<String> = schema.block.attributes.into_keys().collect();
     assert_eq!(documented("index.md"), settings);
 }
+
+#[test]
+fn each_data_source_page_documents_exactly_its_attributes() {
+    let mut diags = Diagnostics::default();
+    let sources = KeyplaneProvider::default()
+        .get_data_sources(&mut diags)
+        .expect("data sources");
+    for (name, page) in [
+        ("key", "data-sources/key.md"),
+        ("workspace", "data-sources/workspace.md"),
+    ] {
+        let schema = sources[name].schema(&mut diags).expect("a schema");
+        let attributes: BTreeSet<String> = schema.block.attributes.into_keys().collect();
+        assert_eq!(documented(page), attributes, "docs/{page}");
+    }
+    assert_eq!(sources.len(), 2, "every data source has a page");
+}

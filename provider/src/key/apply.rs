@@ -113,8 +113,8 @@ async fn write_secret(
 ) -> Result<keyplane_secrets::SecretVersion, SecretsError> {
     let token = IdempotencyKey::generate();
     let mut tags = vec![(KEY_ID_TAG.to_owned(), id.to_string())];
-    if let Some(extra) = known(&planned.secret_tags) {
-        tags.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if let Some(extra) = known(&planned.secret_tags).and_then(super::state::string_map) {
+        tags.extend(extra);
     }
     if let Some(name) = known(&planned.secret_name) {
         let description = known(&planned.secret_description)

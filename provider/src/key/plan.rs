@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use tf_provider::value::Value;
 
-use super::state::{known, parse_duration, parse_instant, KeyState};
+use super::state::{known, parse_duration, parse_instant, string_map, strings, KeyState};
 
 /// Attributes the API cannot change on an existing key: a new value means
 /// a new key.
@@ -136,12 +136,18 @@ pub fn patch(prior: &KeyState, planned: &KeyState) -> Changes {
         role: (prior.role != planned.role)
             .then(|| known(&planned.role).cloned())
             .flatten(),
-        permissions: (prior.permissions != planned.permissions)
-            .then(|| known(&planned.permissions).cloned().unwrap_or_default()),
+        permissions: (prior.permissions != planned.permissions).then(|| {
+            known(&planned.permissions)
+                .and_then(strings)
+                .unwrap_or_default()
+        }),
         expires_at: (prior.expires_at != planned.expires_at)
             .then(|| known(&planned.expires_at).cloned()),
-        metadata: (prior.metadata != planned.metadata)
-            .then(|| known(&planned.metadata).cloned().unwrap_or_default()),
+        metadata: (prior.metadata != planned.metadata).then(|| {
+            known(&planned.metadata)
+                .and_then(string_map)
+                .unwrap_or_default()
+        }),
     }
 }
 
@@ -219,7 +225,7 @@ mod tests {
     fn settings_the_api_can_change_are_updated_in_place() {
         let proposed = KeyState {
             name: Value::Value("ci-2".into()),
-            permissions: Value::Value(vec!["orders:read".into()]),
+            permissions: Value::Value(vec![Value::Value("orders:read".into())]),
             expires_at: Value::Value("2031-01-01T00:00:00Z".into()),
             ..applied()
         };
@@ -334,7 +340,7 @@ mod tests {
     #[test]
     fn new_keepers_roll_the_key_in_place() {
         let proposed = KeyState {
-            keepers: Value::Value([("version".to_owned(), "2".to_owned())].into()),
+            keepers: Value::Value([("version".to_owned(), Value::Value("2".to_owned()))].into()),
             ..applied()
         };
         let (planned, replace) = plan_update(&applied(), &proposed, now());

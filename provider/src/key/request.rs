@@ -1,7 +1,7 @@
 //! From configuration to API requests, with the checks Terraform runs at
 //! plan time: every error names its attribute.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use keyplane_api::id::{OrgId, WorkspaceId};
 use keyplane_api::keys::{CreateKey, PatchKey, ScopeKind};
@@ -10,7 +10,7 @@ use tf_provider::value::Value;
 use tf_provider::{AttributePath, Diagnostics};
 
 use super::plan::Changes;
-use super::state::{known, parse_duration, parse_instant, KeyState};
+use super::state::{known, parse_duration, parse_instant, string_map, strings, KeyState};
 use super::Scope;
 use keyplane_api::limits::MAX_GRACE_SECONDS;
 
@@ -55,7 +55,11 @@ pub fn validate(diags: &mut Diagnostics, state: &KeyState) {
                 "must name at least one workspace; leave it out for all of them".to_owned(),
             );
         }
-        for id in ids.iter().filter(|id| WorkspaceId::parse(id).is_err()) {
+        for id in ids
+            .iter()
+            .filter_map(known)
+            .filter(|id| WorkspaceId::parse(id).is_err())
+        {
             invalid(
                 diags,
                 "workspace_ids",
@@ -178,9 +182,10 @@ pub fn create_request(
         Scope::Organization => {
             let chosen = match &planned.workspace_ids {
                 Some(Value::Value(ids)) => Some(
-                    ids.iter()
-                        .filter_map(|id| WorkspaceId::parse(id).ok())
-                        .collect::<BTreeSet<_>>(),
+                    strings(ids)?
+                        .iter()
+                        .map(|id| WorkspaceId::parse(id).ok())
+                        .collect::<Option<BTreeSet<_>>>()?,
                 ),
                 _ => None,
             };
@@ -195,10 +200,16 @@ pub fn create_request(
         key_type: api_enum(known(&planned.key_type).map_or("service", String::as_str))?,
         name: known(&planned.name).cloned(),
         role: api_enum(known(&planned.role)?)?,
-        permissions: known(&planned.permissions).cloned().unwrap_or_default(),
+        permissions: match known(&planned.permissions) {
+            Some(list) => strings(list)?,
+            None => Vec::new(),
+        },
         expires_at: known(&planned.expires_at).and_then(|at| parse_instant(at)),
         credits: known(&planned.credits).and_then(|c| u64::try_from(*c).ok()),
-        metadata: known(&planned.metadata).cloned().unwrap_or_default(),
+        metadata: match known(&planned.metadata) {
+            Some(map) => string_map(map)?,
+            None => BTreeMap::new(),
+        },
         activate: Some(false),
     })
 }

@@ -9,6 +9,28 @@ use keyplane_api::keys::KeyView;
 use serde::{Deserialize, Deserializer, Serialize};
 use tf_provider::value::Value;
 
+/// A list of strings whose elements may each be unknown at plan time
+/// (e.g. ids from another resource).
+pub type Strings = Vec<Value<String>>;
+/// A map of strings whose values may each be unknown at plan time.
+pub type StringMap = BTreeMap<String, Value<String>>;
+
+/// The strings of a list or set, once every element is known.
+pub fn strings<'a>(values: impl IntoIterator<Item = &'a Value<String>>) -> Option<Vec<String>> {
+    values.into_iter().map(|v| known(v).cloned()).collect()
+}
+
+/// The map, once every value is known.
+pub fn string_map(map: &StringMap) -> Option<BTreeMap<String, String>> {
+    map.iter()
+        .map(|(k, v)| known(v).map(|v| (k.clone(), v.clone())))
+        .collect()
+}
+
+fn values<'a>(items: impl IntoIterator<Item = &'a String>) -> Strings {
+    items.into_iter().cloned().map(Value::Value).collect()
+}
+
 /// One key, for both resource types. The scope attribute only one of them
 /// has (`workspace_id` or `workspace_ids`) is an `Option`: `None` when the
 /// resource's schema has no such attribute, so it is neither read nor
@@ -28,22 +50,22 @@ pub struct KeyState {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
-    pub workspace_ids: Option<Value<BTreeSet<String>>>,
+    pub workspace_ids: Option<Value<BTreeSet<Value<String>>>>,
     pub name: Value<String>,
     #[serde(rename = "type")]
     pub key_type: Value<String>,
     pub role: Value<String>,
-    pub permissions: Value<Vec<String>>,
+    pub permissions: Value<Strings>,
     pub expires_at: Value<String>,
     pub credits: Value<i64>,
-    pub metadata: Value<BTreeMap<String, String>>,
+    pub metadata: Value<StringMap>,
     pub secret_name: Value<String>,
     pub secret_id: Value<String>,
     pub secret_kms_key_id: Value<String>,
     pub secret_description: Value<String>,
-    pub secret_tags: Value<BTreeMap<String, String>>,
+    pub secret_tags: Value<StringMap>,
     pub secret_recovery_window_days: Value<i64>,
-    pub keepers: Value<BTreeMap<String, String>>,
+    pub keepers: Value<StringMap>,
     pub rotate_after: Value<String>,
     pub grace_seconds: Value<i64>,
     pub hint: Value<String>,
@@ -64,28 +86,36 @@ where
 }
 
 /// `Some` of a known value.
-pub(crate) fn known<T>(value: &Value<T>) -> Option<&T> {
+pub fn known<T>(value: &Value<T>) -> Option<&T> {
     value.as_ref_option()
 }
 
 /// A list that is empty in the API but was left out of the configuration
 /// stays null, so the plan after apply shows no change.
-fn list_like(prior: &Value<Vec<String>>, api: &[String]) -> Value<Vec<String>> {
+/// The configured order is kept when it holds the same permissions.
+fn list_like(prior: &Value<Strings>, api: &[String]) -> Value<Strings> {
     if api.is_empty() && !matches!(prior, Value::Value(list) if list.is_empty()) {
-        Value::Null
+        return Value::Null;
+    }
+    let same = known(prior).and_then(strings).is_some_and(|list| {
+        list.iter().collect::<BTreeSet<_>>() == api.iter().collect::<BTreeSet<_>>()
+    });
+    if same {
+        prior.clone()
     } else {
-        Value::Value(api.to_vec())
+        Value::Value(values(api))
     }
 }
 
-fn map_like(
-    prior: &Value<BTreeMap<String, String>>,
-    api: &BTreeMap<String, String>,
-) -> Value<BTreeMap<String, String>> {
+fn map_like(prior: &Value<StringMap>, api: &BTreeMap<String, String>) -> Value<StringMap> {
     if api.is_empty() && !matches!(prior, Value::Value(map) if map.is_empty()) {
         Value::Null
     } else {
-        Value::Value(api.clone())
+        Value::Value(
+            api.iter()
+                .map(|(k, v)| (k.clone(), Value::Value(v.clone())))
+                .collect(),
+        )
     }
 }
 
@@ -130,7 +160,10 @@ impl KeyState {
             KeyScope::Workspaces { workspace_ids } => {
                 if self.workspace_ids.is_some() {
                     self.workspace_ids = Some(Value::Value(
-                        workspace_ids.iter().map(ToString::to_string).collect(),
+                        workspace_ids
+                            .iter()
+                            .map(|id| Value::Value(id.to_string()))
+                            .collect(),
                     ));
                 }
             }
@@ -152,7 +185,7 @@ impl KeyState {
 }
 
 /// An instant as the state spells it.
-pub(crate) fn format_instant(at: DateTime<Utc>) -> String {
+pub fn format_instant(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -180,7 +213,7 @@ pub(crate) fn parse_duration(text: &str) -> Option<chrono::Duration> {
 }
 
 /// The API's spelling of an enum value (`service`, `editor`, `active`).
-pub(crate) fn json_name<T: Serialize>(value: &T) -> String {
+pub fn json_name<T: Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
         Ok(serde_json::Value::String(name)) => name,
         _ => String::new(),
