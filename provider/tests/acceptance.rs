@@ -97,12 +97,7 @@ resource "keyplane_workspace_key" "ci" {{
 
     async fn verify(&self, key: &ApiKey) -> VerifyCode {
         self.admin
-            .verify(&VerifyKey {
-                key: ApiKey::from_plaintext(key.expose()),
-                permissions: Vec::new(),
-                workspace_id: None,
-                cost: None,
-            })
+            .verify(&VerifyKey::new(ApiKey::from_plaintext(key.expose())))
             .await
             .unwrap()
             .code

@@ -60,25 +60,7 @@ pub fn zip(function: &str) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
-/// moto's endpoint, as the other moto-backed tests find it: `None` (after
-/// saying why) when moto is not running, unless `KEYPLANE_REQUIRE_MOTO` is
-/// set, as `tests/run` does, which makes it a failure.
-///
-/// # Panics
-///
-/// When moto is required but not running.
-pub fn moto_endpoint(test: &str) -> Option<String> {
-    match std::env::var("KEYPLANE_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
-        _ if std::env::var_os("KEYPLANE_REQUIRE_MOTO").is_some() => panic!(
-            "{test}: KEYPLANE_REQUIRE_MOTO is set but KEYPLANE_MOTO_ENDPOINT is not; start moto (tests/moto)"
-        ),
-        _ => {
-            eprintln!("skipping {test}: KEYPLANE_MOTO_ENDPOINT is not set (run tests/run, or `. tests/moto && start_moto`)");
-            None
-        }
-    }
-}
+pub use keyplane_aws::testing::moto_endpoint;
 
 /// Points the function's AWS SDK clients at moto, with static credentials
 /// where Lambda would hand it its role's.

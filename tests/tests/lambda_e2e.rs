@@ -104,12 +104,7 @@ impl Deployment {
 
     async fn verify(&self, key: &ApiKey) -> VerifyCode {
         self.keyplane
-            .verify(VerifyKey {
-                key: ApiKey::from_plaintext(key.expose()),
-                permissions: Vec::new(),
-                workspace_id: None,
-                cost: None,
-            })
+            .verify(VerifyKey::new(ApiKey::from_plaintext(key.expose())))
             .await
             .expect("verify answers")
             .code

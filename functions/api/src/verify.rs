@@ -32,6 +32,18 @@ pub struct VerifyKey {
     pub cost: Option<u64>,
 }
 
+impl VerifyKey {
+    /// Verifies `key` alone: no permission, workspace or cost to check.
+    pub fn new(key: ApiKey) -> Self {
+        Self {
+            key,
+            permissions: Vec::new(),
+            workspace_id: None,
+            cost: None,
+        }
+    }
+}
+
 /// The verdict. A bad key is an answer, not an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

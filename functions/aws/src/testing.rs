@@ -88,13 +88,7 @@ impl Canned {
         let connection = self.clone();
         crate::loader(profile)
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "AKIDKEYPLANETEST",
-                "keyplane-test-secret-access-key",
-                None,
-                None,
-                "keyplane-tests",
-            ))
+            .credentials_provider(test_credentials())
             .http_client(http_client_fn(move |_, _| {
                 SharedHttpConnector::new(connection.clone())
             }))
@@ -141,6 +135,42 @@ impl HttpConnector for Canned {
     }
 }
 
+/// Where `tests/run` (or `. tests/moto && start_moto`) has moto listening.
+pub const MOTO_ENDPOINT_VAR: &str = "KEYPLANE_MOTO_ENDPOINT";
+/// Set (by `tests/run`) to make a missing moto fail a test, not skip it.
+pub const REQUIRE_MOTO_VAR: &str = "KEYPLANE_REQUIRE_MOTO";
+
+/// moto's endpoint, or `None` after printing why `test` is skipped, so a
+/// plain `cargo test` without moto still passes, while a run that should
+/// have used it cannot pass silently.
+///
+/// # Panics
+///
+/// When the endpoint is missing and [`REQUIRE_MOTO_VAR`] is set.
+pub fn moto_endpoint(test: &str) -> Option<String> {
+    match std::env::var(MOTO_ENDPOINT_VAR) {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ if std::env::var_os(REQUIRE_MOTO_VAR).is_some() => panic!(
+            "{test}: {REQUIRE_MOTO_VAR} is set but {MOTO_ENDPOINT_VAR} is not; start moto (tests/moto)"
+        ),
+        _ => {
+            eprintln!("skipping {test}: {MOTO_ENDPOINT_VAR} is not set (run tests/run, or `. tests/moto && start_moto`)");
+            None
+        }
+    }
+}
+
+/// The static credentials every test configuration signs with.
+fn test_credentials() -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        "AKIDKEYPLANETEST",
+        "keyplane-test-secret-access-key",
+        None,
+        None,
+        "keyplane-tests",
+    )
+}
+
 /// Sets the environment variable `name`, or removes it for `None`.
 pub fn set_env(name: &str, value: Option<&str>) {
     match value {
@@ -185,13 +215,7 @@ pub async fn emulator(endpoint: &str, profile: Profile) -> SdkConfig {
     crate::loader(profile)
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "AKIDKEYPLANETEST",
-            "keyplane-test-secret-access-key",
-            None,
-            None,
-            "keyplane-tests",
-        ))
+        .credentials_provider(test_credentials())
         .load()
         .await
 }

@@ -27,16 +27,7 @@ const ROTATOR: &str = "arn:aws:iam::111111111111:role/keyplane-rotator";
 const GRACE: u32 = 600;
 
 fn moto_endpoint() -> Option<String> {
-    match std::env::var("KEYPLANE_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
-        _ if std::env::var_os("KEYPLANE_REQUIRE_MOTO").is_some() => {
-            panic!("KEYPLANE_REQUIRE_MOTO is set but KEYPLANE_MOTO_ENDPOINT is not")
-        }
-        _ => {
-            eprintln!("skipping: KEYPLANE_MOTO_ENDPOINT is not set (see tests/moto)");
-            None
-        }
-    }
+    keyplane_aws::testing::moto_endpoint("rotator")
 }
 
 struct Setup {
@@ -108,12 +99,7 @@ impl Setup {
 
     async fn verify(&self, key: &ApiKey) -> VerifyCode {
         self.keyplane
-            .verify(VerifyKey {
-                key: ApiKey::from_plaintext(key.expose()),
-                permissions: Vec::new(),
-                workspace_id: None,
-                cost: None,
-            })
+            .verify(VerifyKey::new(ApiKey::from_plaintext(key.expose())))
             .await
             .unwrap()
             .code

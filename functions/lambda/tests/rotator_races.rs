@@ -57,6 +57,23 @@ async fn rotator(script: &Canned) -> Rotator {
     Rotator::new(World::new().keyplane, secrets, principal(ROTATOR), 600)
 }
 
+/// A rotation whose `createSecret` finds no pending value, reads the
+/// current key, and has its `PutSecretValue` refused with `error`.
+fn put_refused_with(error: &str, message: &str) -> Canned {
+    in_rotation(Canned::default())
+        .answer("GetSecretValue", 400, &not_found())
+        .answer(
+            "GetSecretValue",
+            200,
+            &current_value(&ApiKey::mint(KeyEnv::Test)),
+        )
+        .answer(
+            "PutSecretValue",
+            400,
+            &json!({ "__type": error, "message": message }).to_string(),
+        )
+}
+
 fn create_secret() -> RotationEvent {
     RotationEvent {
         step: "createSecret".to_owned(),
@@ -72,22 +89,10 @@ fn create_secret() -> RotationEvent {
 /// anything else: every later step reads the winner's value.
 #[tokio::test]
 async fn create_secret_losing_the_race_for_the_token_succeeds_and_writes_nothing_else() {
-    let script = in_rotation(Canned::default())
-        .answer("GetSecretValue", 400, &not_found())
-        .answer(
-            "GetSecretValue",
-            200,
-            &current_value(&ApiKey::mint(KeyEnv::Test)),
-        )
-        .answer(
-            "PutSecretValue",
-            400,
-            &json!({
-                "__type": "ResourceExistsException",
-                "message": "A resource with the ID you requested already exists.",
-            })
-            .to_string(),
-        );
+    let script = put_refused_with(
+        "ResourceExistsException",
+        "A resource with the ID you requested already exists.",
+    );
     let rotator = rotator(&script).await;
 
     rotator.handle(&create_secret(), None).await.unwrap();
@@ -107,22 +112,10 @@ async fn create_secret_losing_the_race_for_the_token_succeeds_and_writes_nothing
 /// Manager to retry.
 #[tokio::test]
 async fn create_secret_fails_when_the_write_is_refused_for_another_reason() {
-    let script = in_rotation(Canned::default())
-        .answer("GetSecretValue", 400, &not_found())
-        .answer(
-            "GetSecretValue",
-            200,
-            &current_value(&ApiKey::mint(KeyEnv::Test)),
-        )
-        .answer(
-            "PutSecretValue",
-            400,
-            &json!({
-                "__type": "LimitExceededException",
-                "message": "You have exceeded the maximum number of versions for this secret.",
-            })
-            .to_string(),
-        );
+    let script = put_refused_with(
+        "LimitExceededException",
+        "You have exceeded the maximum number of versions for this secret.",
+    );
     let rotator = rotator(&script).await;
 
     let err = rotator.handle(&create_secret(), None).await.unwrap_err();

@@ -22,19 +22,7 @@ use secrecy::ExposeSecret;
 pub const ADMIN_PROFILE: &str = "keyplane-admin";
 const REGION: &str = "us-east-1";
 
-/// moto's endpoint, or `None` (after a note) when the test cannot run.
-pub fn moto_endpoint(test: &str) -> Option<String> {
-    match std::env::var("KEYPLANE_MOTO_ENDPOINT") {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
-        _ if std::env::var_os("KEYPLANE_REQUIRE_MOTO").is_some() => {
-            panic!("{test}: KEYPLANE_REQUIRE_MOTO is set but KEYPLANE_MOTO_ENDPOINT is not")
-        }
-        _ => {
-            eprintln!("skipping {test}: KEYPLANE_MOTO_ENDPOINT is not set (run tests/run)");
-            None
-        }
-    }
-}
+pub use keyplane_aws::testing::moto_endpoint;
 
 /// Beside this test binary's folder (`target/debug/deps/..`): where cargo
 /// puts the workspace's binaries.

@@ -36,30 +36,9 @@ use tokio::sync::Mutex;
 
 use super::{schema, DynamoStore};
 
-/// Where moto listens.
-pub const ENDPOINT_VAR: &str = "KEYPLANE_MOTO_ENDPOINT";
-/// Set to make a missing moto fail the test instead of skipping it.
-pub const REQUIRE_VAR: &str = "KEYPLANE_REQUIRE_MOTO";
-
-/// moto's endpoint, or `None` after printing why `test` is skipped.
-///
-/// # Panics
-///
-/// When the endpoint is missing and [`REQUIRE_VAR`] is set.
-pub fn moto_endpoint(test: &str) -> Option<String> {
-    match std::env::var(ENDPOINT_VAR) {
-        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
-        _ if std::env::var_os(REQUIRE_VAR).is_some() => {
-            panic!(
-                "{test}: {REQUIRE_VAR} is set but {ENDPOINT_VAR} is not; start moto (tests/moto)"
-            )
-        }
-        _ => {
-            eprintln!("skipping {test}: {ENDPOINT_VAR} is not set (run tests/run, or `. tests/moto && start_moto`)");
-            None
-        }
-    }
-}
+pub use keyplane_aws::testing::{
+    moto_endpoint, MOTO_ENDPOINT_VAR as ENDPOINT_VAR, REQUIRE_MOTO_VAR as REQUIRE_VAR,
+};
 
 /// A client configuration for `endpoint`: region `us-east-1`, static test
 /// credentials, one request at a time, and the generous retries and
