@@ -393,8 +393,9 @@ async fn an_organization_key_for_chosen_workspaces_and_the_data_sources() {
         )
         .await
         .unwrap();
-    tf.config(&format!(
-        r#"{provider}
+    let config = |extra: &str| {
+        format!(
+            r#"{provider}
 data "keyplane_workspace" "prod" {{
   organization_id = "{org}"
   name            = "prod"
@@ -406,6 +407,7 @@ resource "keyplane_organization_key" "deployer" {{
   role            = "viewer"
   permissions     = ["deployments:*"]
   secret_id       = "{existing}"
+{extra}
 }}
 
 data "keyplane_key" "deployer" {{
@@ -420,9 +422,11 @@ output "scope" {{
   value = data.keyplane_key.deployer.workspace_ids
 }}
 "#,
-        provider = fx.provider_block(),
-        org = fx.org,
-    ));
+            provider = fx.provider_block(),
+            org = fx.org,
+        )
+    };
+    tf.config(&config(""));
     tf.apply().ok("apply");
     let key = tf.resource("keyplane_organization_key.deployer");
     let arn = text(&key, "secret_arn");
@@ -436,6 +440,38 @@ output "scope" {{
         serde_json::json!([fx.ws.to_string()])
     );
     assert_no_changes(&tf, "apply");
+
+    // A replacement with create_before_destroy: the new key becomes the
+    // secret's AWSCURRENT version first; destroying the old key then takes
+    // the labels off the old key's version only.
+    let lifecycle = "  credits         = 100\n  lifecycle {\n    create_before_destroy = true\n  }";
+    tf.config(&config(lifecycle));
+    assert_eq!(
+        planned_actions(&tf, "keyplane_organization_key.deployer"),
+        ["create", "delete"]
+    );
+    tf.apply().ok("create before destroy");
+    let old_id = text(&key, "id");
+    let old_version = text(&key, "secret_version_id");
+    let key = tf.resource("keyplane_organization_key.deployer");
+    assert_ne!(text(&key, "id"), old_id);
+    assert_eq!(fx.status(&old_id).await, DisplayStatus::Revoked);
+    let replacement = fx.current_secret(&arn).await;
+    assert_eq!(fx.verify(&replacement).await, VerifyCode::Valid);
+    let described = fx.secrets.describe(&arn).await.unwrap().unwrap();
+    assert_eq!(
+        described.version_with(&Stage::Current),
+        Some(text(&key, "secret_version_id").as_str())
+    );
+    assert!(
+        described
+            .versions
+            .get(&old_version)
+            .is_none_or(|stages| stages.is_empty()),
+        "the old key's version keeps no label: {:?}",
+        described.versions
+    );
+    assert_no_changes(&tf, "create before destroy");
 
     // Destroy: the key is revoked; the secret existed before, so it stays,
     // and the version holding the revoked key (still AWSCURRENT) is kept.
@@ -453,5 +489,7 @@ output "scope" {{
     assert_eq!(fx.status(&id).await, DisplayStatus::Revoked);
     assert!(fx.secrets.describe(&arn).await.unwrap().is_some());
     let everything = tf.everything_written();
-    assert!(!everything.contains(plaintext.expose()));
+    for minted in [&plaintext, &replacement] {
+        assert!(!everything.contains(minted.expose()));
+    }
 }
