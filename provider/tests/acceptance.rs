@@ -15,7 +15,7 @@ use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
 use keyplane_api::verify::{VerifyCode, VerifyKey};
 use keyplane_client::Client;
 use keyplane_secrets::{Recovery, SecretsClient, Stage};
-use support::{moto_endpoint, secrets, Server, Terraform};
+use support::{moto_endpoint, moto_rotation_function, secrets, Server, Terraform};
 
 struct Fixture {
     server: Server,
@@ -492,4 +492,43 @@ output "scope" {{
     for minted in [&plaintext, &replacement] {
         assert!(!everything.contains(minted.expose()));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rotation_block_turns_secrets_manager_rotation_on_and_off() {
+    let Some(fx) = Fixture::new("provider rotation block").await else {
+        return;
+    };
+    let tf = Terraform::new(&fx.server);
+    let lambda_arn = moto_rotation_function(&fx.moto, &format!("{}-rotator", fx.prefix));
+    let secret_name = format!("{}/rotated", fx.prefix);
+    let rotation = format!(
+        "  rotation {{\n    lambda_arn               = \"{lambda_arn}\"\n    automatically_after_days = 30\n  }}"
+    );
+    tf.config(&fx.workspace_key(&format!("  secret_name = \"{secret_name}\"\n{rotation}")));
+    tf.apply().ok("apply with rotation");
+    let key = tf.resource("keyplane_workspace_key.ci");
+    let arn = text(&key, "secret_arn");
+    let id = KeyId::parse(&text(&key, "id")).unwrap();
+    let described = fx.secrets.describe(&arn).await.unwrap().unwrap();
+    assert!(described.rotation_enabled);
+    let view = fx.admin.get_key(&id).await.unwrap();
+    assert!(view.secret.as_ref().is_some_and(|bound| bound.rotation));
+    assert_no_changes(&tf, "turning rotation on");
+
+    tf.config(&fx.workspace_key(&format!("  secret_name = \"{secret_name}\"")));
+    assert_eq!(
+        planned_actions(&tf, "keyplane_workspace_key.ci"),
+        ["update"]
+    );
+    tf.apply().ok("apply without rotation");
+    let described = fx.secrets.describe(&arn).await.unwrap().unwrap();
+    assert!(!described.rotation_enabled);
+    let view = fx.admin.get_key(&id).await.unwrap();
+    assert!(view.secret.as_ref().is_some_and(|bound| !bound.rotation));
+    assert_eq!(
+        text(&tf.resource("keyplane_workspace_key.ci"), "id"),
+        id.to_string()
+    );
+    assert_no_changes(&tf, "turning rotation off");
 }

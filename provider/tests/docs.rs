@@ -8,10 +8,20 @@ use terraform_provider_keyplane::key::Scope;
 use terraform_provider_keyplane::KeyplaneProvider;
 use tf_provider::{Diagnostics, Provider};
 
-/// The attribute names a page documents: its `- \`name\` (Type)` lines.
+fn read(page: &str) -> String {
+    std::fs::read_to_string(format!("{}/docs/{page}", env!("CARGO_MANIFEST_DIR")))
+        .unwrap_or_else(|e| panic!("docs/{page}: {e}"))
+}
+
+/// The attribute names a page documents at the top level: its
+/// `- \`name\` (Type)` lines before any nested schema.
 fn documented(page: &str) -> BTreeSet<String> {
-    let text = std::fs::read_to_string(format!("{}/docs/{page}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap_or_else(|e| panic!("docs/{page}: {e}"));
+    let text = read(page);
+    let top = text.split("### Nested Schema").next().unwrap_or_default();
+    names(top)
+}
+
+fn names(text: &str) -> BTreeSet<String> {
     text.lines()
         .filter_map(|line| line.strip_prefix("- `"))
         .filter_map(|rest| rest.split_once("` ("))
@@ -25,8 +35,23 @@ fn each_resource_page_documents_exactly_its_attributes() {
         (Scope::Workspace, "resources/workspace_key.md"),
         (Scope::Organization, "resources/organization_key.md"),
     ] {
-        let attributes: BTreeSet<String> = schema(scope).block.attributes.into_keys().collect();
-        assert_eq!(documented(page), attributes, "docs/{page}");
+        let block = schema(scope).block;
+        let mut top: BTreeSet<String> = block.attributes.into_keys().collect();
+        top.extend(block.blocks.keys().cloned());
+        assert_eq!(documented(page), top, "docs/{page}");
+        let Some(tf_provider::schema::NestedBlock::Optional(rotation)) =
+            block.blocks.get("rotation")
+        else {
+            panic!("the rotation block is optional");
+        };
+        let text = read(page);
+        let nested = text
+            .split("### Nested Schema for `rotation`")
+            .nth(1)
+            .map(names)
+            .unwrap_or_default();
+        let expected: BTreeSet<String> = rotation.attributes.keys().cloned().collect();
+        assert_eq!(nested, expected, "docs/{page}: rotation");
     }
 }
 

@@ -5,14 +5,16 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_config::SdkConfig;
-use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::types::{RotationRulesType, Tag};
 use aws_sdk_secretsmanager::Client;
 use keyplane_aws::{endpoint_override, Profile, Service};
 use keyplane_core::key_format::ApiKey;
 
 use crate::error::{Call, SecretsError};
 use crate::stage::Stage;
-use crate::types::{NewSecret, Recovery, SecretDescription, SecretValue, SecretVersion};
+use crate::types::{
+    NewSecret, Recovery, RotationSchedule, SecretDescription, SecretValue, SecretVersion,
+};
 use crate::validate;
 
 /// Reads and writes Keyplane's keys in Secrets Manager.
@@ -513,6 +515,60 @@ impl SecretsClient {
             .fail(err)
         })?;
         tracing::debug!(secret_id, ?recovery, "deleted secret");
+        Ok(())
+    }
+
+    /// Turns on rotation of `secret_id` by the rotation function
+    /// `lambda_arn` on `schedule`, without rotating now: Secrets Manager
+    /// only checks the function with its `testSecret` step.
+    pub async fn schedule_rotation(
+        &self,
+        secret_id: &str,
+        lambda_arn: &str,
+        schedule: &RotationSchedule,
+    ) -> Result<(), SecretsError> {
+        self.configured()?;
+        validate::secret_id(secret_id)?;
+        let rules = RotationRulesType::builder()
+            .set_automatically_after_days(schedule.after_days)
+            .set_schedule_expression(schedule.expression.clone())
+            .build();
+        self.sdk
+            .rotate_secret()
+            .secret_id(secret_id)
+            .rotation_lambda_arn(lambda_arn)
+            .rotation_rules(rules)
+            .rotate_immediately(false)
+            .send()
+            .await
+            .map_err(|err| {
+                Call {
+                    operation: "RotateSecret",
+                    secret_id,
+                }
+                .fail(err)
+            })?;
+        tracing::debug!(secret_id, lambda_arn, "scheduled rotation");
+        Ok(())
+    }
+
+    /// Turns rotation of `secret_id` off; a rotation in progress is left to
+    /// finish or fail.
+    pub async fn cancel_rotation(&self, secret_id: &str) -> Result<(), SecretsError> {
+        self.configured()?;
+        validate::secret_id(secret_id)?;
+        self.sdk
+            .cancel_rotate_secret()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|err| {
+                Call {
+                    operation: "CancelRotateSecret",
+                    secret_id,
+                }
+                .fail(err)
+            })?;
         Ok(())
     }
 

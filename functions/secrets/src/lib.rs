@@ -19,7 +19,9 @@ mod validate;
 pub use client::SecretsClient;
 pub use error::SecretsError;
 pub use stage::Stage;
-pub use types::{NewSecret, Recovery, SecretDescription, SecretValue, SecretVersion};
+pub use types::{
+    NewSecret, Recovery, RotationSchedule, SecretDescription, SecretValue, SecretVersion,
+};
 
 /// The tag naming the Keyplane key a secret holds. The Terraform provider
 /// and the CLI set it when they write a key; the rotator reads it to know

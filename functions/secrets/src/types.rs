@@ -101,3 +101,13 @@ pub struct NewSecret<'a> {
     /// Tags, e.g. [`KEY_ID_TAG`](crate::KEY_ID_TAG) with the key's id.
     pub tags: &'a [(String, String)],
 }
+
+/// When Secrets Manager rotates a secret: every `after_days` days, or on
+/// a `rate(…)`/`cron(…)` schedule expression.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotationSchedule {
+    /// `AutomaticallyAfterDays`, 1–1000.
+    pub after_days: Option<i64>,
+    /// `ScheduleExpression`, e.g. `rate(30 days)` or `cron(0 4 ? * SUN *)`.
+    pub expression: Option<String>,
+}

@@ -2,9 +2,11 @@
 
 use keyplane_api::id::KeyId;
 use keyplane_api::key::KeyScope;
-use keyplane_api::keys::{ActivateKey, CreateKey, KeyView};
+use keyplane_api::keys::{ActivateKey, CreateKey, KeyView, PatchKey};
 use keyplane_client::IdempotencyKey;
-use keyplane_secrets::{NewSecret, Recovery, SecretDescription, SecretsError, Stage, KEY_ID_TAG};
+use keyplane_secrets::{
+    NewSecret, Recovery, RotationSchedule, SecretDescription, SecretsError, Stage, KEY_ID_TAG,
+};
 use tf_provider::value::Value;
 use tf_provider::Diagnostics;
 
@@ -101,7 +103,68 @@ pub async fn create(
     state.secret_arn = Value::Value(version.arn);
     state.secret_version_id = Value::Value(version.version_id);
     state.rolled_at = state.created_at.clone();
+    if let Value::Value(rotation) = &state.rotation {
+        if let Err(err) = set_rotation(connection, &id, &version_arn(&state), Some(rotation)).await
+        {
+            diags.root_error(
+                "Key created, but its rotation could not be turned on",
+                format!("{err}; apply again to retry"),
+            );
+            state.rotation = Value::Null;
+        }
+    }
     Some(state)
+}
+
+fn version_arn(state: &KeyState) -> String {
+    known(&state.secret_arn).cloned().unwrap_or_default()
+}
+
+/// Turns Secrets Manager rotation by the rotator on (with the key's
+/// consent first, so the rotator's first `testSecret` is accepted) or off
+/// (the schedule first, so nothing rotates a key that no longer allows it).
+async fn set_rotation(
+    connection: &Connection,
+    id: &KeyId,
+    arn: &str,
+    rotation: Option<&super::state::RotationBlock>,
+) -> Result<(), String> {
+    let allow = |on: bool| PatchKey {
+        rotation: Some(on),
+        ..PatchKey::default()
+    };
+    match rotation {
+        Some(rotation) => {
+            connection
+                .keyplane
+                .update_key(id, &allow(true))
+                .await
+                .map_err(|err| err.to_string())?;
+            let schedule = RotationSchedule {
+                after_days: known(&rotation.automatically_after_days).copied(),
+                expression: known(&rotation.schedule_expression).cloned(),
+            };
+            let lambda_arn = known(&rotation.lambda_arn).map_or("", String::as_str);
+            connection
+                .secrets
+                .schedule_rotation(arn, lambda_arn, &schedule)
+                .await
+                .map_err(|err| err.to_string())
+        }
+        None => {
+            connection
+                .secrets
+                .cancel_rotation(arn)
+                .await
+                .map_err(|err| err.to_string())?;
+            connection
+                .keyplane
+                .update_key(id, &allow(false))
+                .await
+                .map(|_| ())
+                .map_err(|err| err.to_string())
+        }
+    }
 }
 
 /// Writes `key` to the configured destination, tagged with the key's id.
@@ -174,6 +237,12 @@ fn follow_secret(state: &mut KeyState, view: &KeyView, secret: Option<&SecretDes
         state.secret_version_id = Value::Null;
         return;
     };
+    // Rotation turned off elsewhere shows as drift the next apply repairs.
+    let rotating =
+        secret.rotation_enabled && view.secret.as_ref().is_some_and(|bound| bound.rotation);
+    if !rotating {
+        state.rotation = Value::Null;
+    }
     let ours = secret.tags.get(KEY_ID_TAG) == Some(&view.id.to_string())
         && view
             .secret
@@ -212,6 +281,14 @@ pub async fn update(
     }
     if roll {
         self::roll(connection, diags, &id, prior, &mut state).await;
+    }
+    if prior.rotation != state.rotation {
+        let wanted = known(&state.rotation).cloned();
+        if let Err(err) = set_rotation(connection, &id, &version_arn(prior), wanted.as_ref()).await
+        {
+            diags.root_error("Cannot change the key's rotation", err);
+            state.rotation = prior.rotation.clone();
+        }
     }
     Some(state)
 }

@@ -126,6 +126,27 @@ pub fn validate(diags: &mut Diagnostics, state: &KeyState) {
             );
         }
     }
+    if let Value::Value(rotation) = &state.rotation {
+        let days = known(&rotation.automatically_after_days);
+        let expression = known(&rotation.schedule_expression);
+        if days.is_some() == expression.is_some()
+            && !rotation.automatically_after_days.is_unknown()
+            && !rotation.schedule_expression.is_unknown()
+        {
+            diags.error(
+                "Invalid rotation",
+                "set exactly one of automatically_after_days and schedule_expression",
+                AttributePath::new("rotation"),
+            );
+        }
+        if let Some(days) = days.filter(|days| !(1..=1000).contains(*days)) {
+            diags.error(
+                "Invalid rotation",
+                format!("automatically_after_days is {days}: must be 1 to 1000"),
+                AttributePath::new("rotation").attribute("automatically_after_days"),
+            );
+        }
+    }
     let by_name = !state.secret_name.is_null();
     let by_id = !state.secret_id.is_null();
     if by_name && by_id {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use tf_provider::schema::{Attribute, AttributeType, Block, Description, Schema};
+use tf_provider::schema::{Attribute, AttributeType, Block, Description, NestedBlock, Schema};
 
 use super::Scope;
 use crate::attr::{computed, optional, optional_computed, required, string, string_map};
@@ -56,12 +56,23 @@ pub fn schema(scope: Scope) -> Schema {
             "An organization API key, for every workspace or chosen ones. Its plaintext goes from Keyplane straight into AWS Secrets Manager and never into Terraform's plan, state or logs."
         }
     };
+    let rotation = Block {
+        version: VERSION,
+        attributes: HashMap::from([
+            ("lambda_arn".to_owned(), required(string(), "ARN of the Keyplane rotator Lambda (the infra module's `rotator_function_arn` output).")),
+            ("automatically_after_days".to_owned(), optional(AttributeType::Number, "Rotate every this many days (1–1000). Exactly one of `automatically_after_days` and `schedule_expression`.")),
+            ("schedule_expression".to_owned(), optional(string(), "Rotate on a `rate(…)` or `cron(…)` schedule expression, e.g. `rate(30 days)`.")),
+        ]),
+        blocks: HashMap::new(),
+        description: Description::markdown("Turns on Secrets Manager rotation of the key's secret by the Keyplane rotator Lambda, and lets that rotator roll this key (and no other). Removing the block turns both off. Changes apply in place."),
+        deprecated: false,
+    };
     Schema {
         version: VERSION,
         block: Block {
             version: VERSION,
             attributes,
-            blocks: HashMap::new(),
+            blocks: HashMap::from([("rotation".to_owned(), NestedBlock::Optional(rotation))]),
             description: Description::markdown(description),
             deprecated: false,
         },

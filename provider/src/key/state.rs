@@ -74,6 +74,17 @@ pub struct KeyState {
     pub secret_version_id: Value<String>,
     pub created_at: Value<String>,
     pub rolled_at: Value<String>,
+    #[serde(default, with = "tf_provider::value::serde_as_vec")]
+    pub rotation: Value<RotationBlock>,
+}
+
+/// The `rotation` block: Secrets Manager rotates the secret with the
+/// rotator Lambda on a schedule.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RotationBlock {
+    pub lambda_arn: Value<String>,
+    pub automatically_after_days: Value<i64>,
+    pub schedule_expression: Value<String>,
 }
 
 /// An attribute that is present deserializes to `Some`, even when null.

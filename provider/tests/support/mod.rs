@@ -290,3 +290,23 @@ impl Terraform {
         all
     }
 }
+
+/// A stand-in for the rotator Lambda on moto (see
+/// `moto_rotation_function.py`): its ARN.
+pub fn moto_rotation_function(moto: &str, name: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let python = root.join(".tools/venv/bin/python");
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_rotation_function.py");
+    let output = Command::new(&python)
+        .arg(&script)
+        .args([moto, name])
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e} (tests/moto installs it)", python.display()));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
