@@ -285,6 +285,28 @@ async fn a_workspace_key_from_apply_to_destroy() {
     plaintexts.push(key3);
     assert_no_changes(&tf, "replacing a key whose secret is gone");
 
+    // rotate_after: once it has passed, the next plan rolls the key.
+    tf.config(&fx.workspace_key(&format!(
+        "  name          = \"ci-renamed\"\n  permissions   = [\"orders:read\", \"orders:write\"]\n  secret_name   = \"{secret_name}\"\n  keepers       = {{ rotation = \"2\" }}\n  grace_seconds = 600\n  rotate_after  = \"2s\""
+    )));
+    tf.apply().ok("adding rotate_after");
+    let before = tf.resource("keyplane_workspace_key.ci");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(
+        planned_actions(&tf, "keyplane_workspace_key.ci"),
+        ["update"]
+    );
+    tf.apply().ok("rolling after rotate_after");
+    let after = tf.resource("keyplane_workspace_key.ci");
+    assert_eq!(text(&after, "id"), id3);
+    assert_ne!(
+        text(&after, "secret_version_id"),
+        text(&before, "secret_version_id")
+    );
+    let key4 = fx.current_secret(&arn3).await;
+    assert_eq!(fx.verify(&key4).await, VerifyCode::Valid);
+    plaintexts.push(key4);
+
     // Destroy: the key revoked, the secret made for it deleted.
     tf.run(&["destroy", "-auto-approve", "-input=false", "-no-color"])
         .ok("destroy");

@@ -139,6 +139,7 @@ pub async fn secrets(moto: &str) -> SecretsClient {
 pub struct Terraform {
     pub dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    plans: std::sync::atomic::AtomicUsize,
 }
 
 /// What a Terraform command printed, and how it ended.
@@ -207,7 +208,11 @@ impl Terraform {
             ("AWS_CONFIG_FILE".to_owned(), path("no-aws-config")),
             ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
         ];
-        Self { dir, env }
+        Self {
+            dir,
+            env,
+            plans: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     /// Writes `main.tf`.
@@ -276,8 +281,8 @@ impl Terraform {
             .unwrap_or_else(|| panic!("{address} is not in the state: {state}"))
     }
 
-    /// Every file Terraform and the provider wrote: state, backups, plans,
-    /// logs.
+    /// Every file Terraform and the provider wrote: state, backups, the
+    /// plans shown as JSON, logs.
     pub fn everything_written(&self) -> String {
         let mut all = String::new();
         for entry in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
