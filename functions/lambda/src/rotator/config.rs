@@ -10,6 +10,11 @@ use crate::config::{Common, ConfigError, Env, FunctionConfig, KEYPLANE_ADMINS};
 /// clients (one hour), so every cached copy is refreshed before it stops.
 pub const DEFAULT_GRACE_SECONDS: u32 = 7200;
 
+/// The rotation principal's variable.
+pub const KEYPLANE_ROTATION_PRINCIPAL: &str = "KEYPLANE_ROTATION_PRINCIPAL";
+/// The grace's variable.
+pub const KEYPLANE_ROTATION_GRACE_SECONDS: &str = "KEYPLANE_ROTATION_GRACE_SECONDS";
+
 /// What the rotator needs besides the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RotatorConfig {
@@ -36,8 +41,8 @@ impl RotatorConfig {
     pub fn from_vars(
         var: impl Fn(&'static str) -> Option<String>,
     ) -> Result<Self, RotatorConfigError> {
-        const PRINCIPAL: &str = "KEYPLANE_ROTATION_PRINCIPAL";
-        const GRACE: &str = "KEYPLANE_ROTATION_GRACE_SECONDS";
+        const PRINCIPAL: &str = KEYPLANE_ROTATION_PRINCIPAL;
+        const GRACE: &str = KEYPLANE_ROTATION_GRACE_SECONDS;
         let fail = |variable, message: String| RotatorConfigError { variable, message };
         let principal = var(PRINCIPAL)
             .filter(|value| !value.trim().is_empty())

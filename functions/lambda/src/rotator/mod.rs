@@ -23,7 +23,10 @@
 
 mod config;
 
-pub use config::{RotatorConfig, RotatorFunctionConfig};
+pub use config::{
+    RotatorConfig, RotatorFunctionConfig, KEYPLANE_ROTATION_GRACE_SECONDS,
+    KEYPLANE_ROTATION_PRINCIPAL,
+};
 
 use std::sync::Arc;
 

@@ -1,0 +1,36 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+
+  table_name = var.create_table ? aws_dynamodb_table.keys[0].name : coalesce(var.table_name, var.name)
+  table_arn  = "arn:${local.partition}:dynamodb:${local.region}:${local.account}:table/${local.table_name}"
+
+  # What each function reads at cold start (functions/lambda/README.md).
+  # tests: functions/lambda/tests/infra.rs checks these names against the code.
+  common_environment = {
+    KEYPLANE_TABLE = local.table_name
+    KEYPLANE_LOG   = var.log_filter
+  }
+  environment = {
+    api = merge(local.common_environment, {
+      KEYPLANE_ADMINS          = join(",", var.admins)
+      KEYPLANE_USAGE_REPORTERS = join(",", var.usage_reporters)
+      KEYPLANE_KEY_ENV         = var.key_env
+    })
+    authorizer = merge(local.common_environment, {
+      KEYPLANE_ROUTE_PERMISSIONS = jsonencode(var.route_permissions)
+    })
+    rotator = merge(local.common_environment, {
+      KEYPLANE_ADMINS                 = join(",", var.admins)
+      KEYPLANE_ROTATION_PRINCIPAL     = aws_iam_role.function["rotator"].arn
+      KEYPLANE_ROTATION_GRACE_SECONDS = tostring(var.rotation_grace_seconds)
+    })
+  }
+
+  functions = toset(["api", "authorizer", "rotator"])
+}

@@ -1,0 +1,168 @@
+variable "name" {
+  description = "Prefix of every resource name (table, functions, roles, API)."
+  type        = string
+  default     = "keyplane"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9-]{1,40}$", var.name))
+    error_message = "name must be 1-40 letters, digits or hyphens."
+  }
+}
+
+variable "lambda_zip_dir" {
+  description = "Folder holding api.zip, authorizer.zip and rotator.zip, as written by functions/lambda/package (dist/lambda at the repository root)."
+  type        = string
+}
+
+variable "admins" {
+  description = "IAM ARNs of platform admins (may create organizations). Given to both the api and the rotator functions."
+  type        = list(string)
+  default     = []
+}
+
+variable "usage_reporters" {
+  description = "IAM ARNs allowed to POST /v1/usage."
+  type        = list(string)
+  default     = []
+}
+
+variable "key_env" {
+  description = "Prefix of minted keys: live (kp_live_) or test (kp_test_)."
+  type        = string
+  default     = "live"
+
+  validation {
+    condition     = contains(["live", "test"], var.key_env)
+    error_message = "key_env must be live or test."
+  }
+}
+
+variable "log_filter" {
+  description = "tracing filter for the functions' logs (KEYPLANE_LOG), e.g. info or warn,keyplane_core=debug."
+  type        = string
+  default     = "info"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' and the API's log groups."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "Customer KMS key for the table, the log groups and the functions' environment; null uses AWS-owned keys."
+  type        = string
+  default     = null
+}
+
+variable "deletion_protection" {
+  description = "DynamoDB deletion protection. Turn off only to tear a test deployment down."
+  type        = bool
+  default     = true
+}
+
+variable "replica_regions" {
+  description = "Regions that get a replica of the table (DynamoDB global table). Deploy this module again per region with create_table = false to serve from each."
+  type        = list(string)
+  default     = []
+}
+
+variable "create_table" {
+  description = "Create the table here; false in the other regions of a multi-region deployment, where table_name names the replica."
+  type        = bool
+  default     = true
+}
+
+variable "table_name" {
+  description = "Table name when create_table is false (the global table's name); default <name>."
+  type        = string
+  default     = null
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions per function (api, authorizer, rotator); a missing key or -1 means unreserved."
+  type        = map(number)
+  default     = {}
+}
+
+variable "xray_tracing" {
+  description = "Active X-Ray tracing on the functions."
+  type        = bool
+  default     = false
+}
+
+variable "rotation_grace_seconds" {
+  description = "How long the previous secret keeps working after a Secrets Manager rotation (0-86400)."
+  type        = number
+  default     = 7200
+
+  validation {
+    condition     = var.rotation_grace_seconds >= 0 && var.rotation_grace_seconds <= 86400
+    error_message = "rotation_grace_seconds must be 0 to 86400."
+  }
+}
+
+variable "rotation_secret_name_prefix" {
+  description = "The rotator may read and write only secrets whose name starts with this prefix (and that carry the keyplane:key-id tag). Empty: any tagged secret."
+  type        = string
+  default     = ""
+}
+
+variable "route_permissions" {
+  description = "The authorizer's route table (KEYPLANE_ROUTE_PERMISSIONS): \"METHOD /path\" => permissions a key must hold. See functions/lambda/README.md."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "authorizer_http_api_ids" {
+  description = "Ids of your own HTTP APIs that get the Keyplane authorizer (REQUEST, payload 2.0, simple responses)."
+  type        = list(string)
+  default     = []
+}
+
+variable "authorizer_rest_api_ids" {
+  description = "Ids of your own REST APIs that get the Keyplane authorizer (REQUEST type)."
+  type        = list(string)
+  default     = []
+}
+
+variable "authorizer_cache_ttl_seconds" {
+  description = "API Gateway's authorizer result cache. A revoked key keeps passing until its cached answer expires, so this adds up to its value to revocation staleness. 0 (the default) caches nothing."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.authorizer_cache_ttl_seconds >= 0 && var.authorizer_cache_ttl_seconds <= 3600
+    error_message = "authorizer_cache_ttl_seconds must be 0 to 3600."
+  }
+}
+
+variable "throttling_burst_limit" {
+  description = "Burst limit of the Keyplane HTTP API's default stage."
+  type        = number
+  default     = 2000
+}
+
+variable "throttling_rate_limit" {
+  description = "Steady-state requests per second of the Keyplane HTTP API's default stage."
+  type        = number
+  default     = 1000
+}
+
+variable "domain_name" {
+  description = "Optional custom domain for the Keyplane API (needs certificate_arn)."
+  type        = string
+  default     = null
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate (same region) for domain_name."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}
