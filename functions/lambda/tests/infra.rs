@@ -31,7 +31,7 @@ fn module() -> Body {
         let text = std::fs::read_to_string(&file).expect("readable");
         let parsed: Body =
             hcl::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        body = body.add_structures(parsed.into_iter());
+        body = body.add_structures(parsed);
     }
     body.build()
 }
@@ -175,7 +175,7 @@ fn each_function_gets_exactly_the_environment_it_validates() {
     let locals: Vec<&Block> = blocks(&module, "locals").collect();
     let mut all_locals = Body::builder();
     for block in &locals {
-        all_locals = all_locals.add_structures(block.body().clone().into_iter());
+        all_locals = all_locals.add_structures(block.body().clone());
     }
     let all_locals = all_locals.build();
     let environment = match attribute(&all_locals, "environment") {
