@@ -5,47 +5,14 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{ws_key, Req, TestApp, ADMIN};
+use common::{capture_logs, ws_key, Req, TestApp, ADMIN};
 use serde_json::json;
-
-/// Everything logged, at every level, from every crate.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 // Current-thread runtime: the subscriber is set for this thread only, and
 // every request runs on it.
 #[tokio::test]
 async fn a_key_sent_anywhere_in_a_request_is_not_logged() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    // Everything but the test's own client-side signer, which logs the
-    // canonical request it signs (the server only borrows the HMAC chain).
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("trace,aws_sigv4::http_request=off")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
 
     let app = TestApp::new();
     let (org, ws) = app.setup_org().await;

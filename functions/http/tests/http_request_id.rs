@@ -8,33 +8,9 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use common::{TestApp, TestResponse, ADMIN};
+use common::{capture_logs, TestApp, TestResponse, ADMIN};
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use serde_json::json;
-
-/// Everything logged, at every level, from every crate.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// The 32 random characters of a key.
 fn body(key: &str) -> &str {
@@ -60,16 +36,7 @@ fn assert_fresh_id(answer: &TestResponse, sent: &str, key: &str) -> String {
 // and every request runs on it.
 #[tokio::test]
 async fn a_key_sent_as_request_id_is_replaced_and_never_stored_echoed_or_logged() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    // Everything but the test's own client-side signer, which logs the
-    // canonical request (and so the header) it signs.
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("trace,aws_sigv4::http_request=off")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs();
 
     let app = TestApp::new();
     let minted = ApiKey::mint(KeyEnv::Test);

@@ -611,3 +611,40 @@ impl TestApp {
         answer.expect(200).json["items"].as_array().unwrap().clone()
     }
 }
+
+/// Everything logged on the capturing thread, at every level, from every
+/// crate but the test's own client-side signer, which logs the canonical
+/// request it signs (the server only borrows the HMAC chain).
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// Captures this thread's logs until the guard is dropped. Use it with a
+/// current-thread runtime, so every request runs on this thread.
+pub fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter("trace,aws_sigv4::http_request=off")
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
