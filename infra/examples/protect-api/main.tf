@@ -55,7 +55,7 @@ resource "aws_apigatewayv2_route" "get_order" {
   api_id             = aws_apigatewayv2_api.orders.id
   route_key          = "GET /orders/{id}"
   authorization_type = "CUSTOM"
-  authorizer_id      = module.keyplane.http_api_authorizer_ids[aws_apigatewayv2_api.orders.id]
+  authorizer_id      = module.keyplane.http_api_authorizer_ids["orders"]
   target             = "integrations/${aws_apigatewayv2_integration.orders.id}"
 }
 
@@ -70,7 +70,7 @@ module "keyplane" {
   route_permissions = {
     "GET /orders/{id}" = ["orders:read"]
   }
-  authorizer_http_api_ids = [aws_apigatewayv2_api.orders.id]
+  authorizer_http_apis = { orders = aws_apigatewayv2_api.orders.id }
   # 0: a revoked key is refused on its next request.
   authorizer_cache_ttl_seconds = 0
 

@@ -3,7 +3,7 @@
 # permissions (functions/lambda/README.md, "Caching and revocation").
 
 resource "aws_apigatewayv2_authorizer" "keyplane" {
-  for_each = toset(var.authorizer_http_api_ids)
+  for_each = var.authorizer_http_apis
 
   api_id                            = each.value
   name                              = var.name
@@ -21,9 +21,9 @@ resource "aws_apigatewayv2_authorizer" "keyplane" {
 }
 
 resource "aws_lambda_permission" "authorizer_http" {
-  for_each = toset(var.authorizer_http_api_ids)
+  for_each = var.authorizer_http_apis
 
-  statement_id  = "AllowHttpApi-${each.value}"
+  statement_id  = "AllowHttpApi-${each.key}"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.function["authorizer"].function_name
   principal     = "apigateway.amazonaws.com"
@@ -31,7 +31,7 @@ resource "aws_lambda_permission" "authorizer_http" {
 }
 
 resource "aws_api_gateway_authorizer" "keyplane" {
-  for_each = toset(var.authorizer_rest_api_ids)
+  for_each = var.authorizer_rest_apis
 
   rest_api_id                      = each.value
   name                             = var.name
@@ -42,9 +42,9 @@ resource "aws_api_gateway_authorizer" "keyplane" {
 }
 
 resource "aws_lambda_permission" "authorizer_rest" {
-  for_each = toset(var.authorizer_rest_api_ids)
+  for_each = var.authorizer_rest_apis
 
-  statement_id  = "AllowRestApi-${each.value}"
+  statement_id  = "AllowRestApi-${each.key}"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.function["authorizer"].function_name
   principal     = "apigateway.amazonaws.com"

@@ -29,12 +29,12 @@ output "authorizer_invoke_arn" {
 }
 
 output "http_api_authorizer_ids" {
-  description = "Authorizer ids per HTTP API id, for authorizer_id on your routes."
+  description = "Authorizer ids by the names in authorizer_http_apis, for authorizer_id on your routes."
   value       = { for api, authorizer in aws_apigatewayv2_authorizer.keyplane : api => authorizer.id }
 }
 
 output "rest_api_authorizer_ids" {
-  description = "Authorizer ids per REST API id, for authorizer_id on your methods."
+  description = "Authorizer ids by the names in authorizer_rest_apis, for authorizer_id on your methods."
   value       = { for api, authorizer in aws_api_gateway_authorizer.keyplane : api => authorizer.id }
 }
 

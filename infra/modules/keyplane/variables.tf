@@ -114,16 +114,16 @@ variable "route_permissions" {
   default     = {}
 }
 
-variable "authorizer_http_api_ids" {
-  description = "Ids of your own HTTP APIs that get the Keyplane authorizer (REQUEST, payload 2.0, simple responses)."
-  type        = list(string)
-  default     = []
+variable "authorizer_http_apis" {
+  description = "Your own HTTP APIs that get the Keyplane authorizer (REQUEST, payload 2.0, simple responses): a name of your choice => API id. The names key the resources, so the ids may be unknown until apply."
+  type        = map(string)
+  default     = {}
 }
 
-variable "authorizer_rest_api_ids" {
-  description = "Ids of your own REST APIs that get the Keyplane authorizer (REQUEST type)."
-  type        = list(string)
-  default     = []
+variable "authorizer_rest_apis" {
+  description = "Your own REST APIs that get the Keyplane authorizer (REQUEST type): a name of your choice => REST API id."
+  type        = map(string)
+  default     = {}
 }
 
 variable "authorizer_cache_ttl_seconds" {
