@@ -454,6 +454,16 @@ output "scope" {{
     let arn = text(&key, "secret_arn");
     let plaintext = fx.current_secret(&arn).await;
     assert_eq!(fx.verify(&plaintext).await, VerifyCode::Valid);
+    // Written under a label of its own, made current once the key was
+    // active: the existing value is now AWSPREVIOUS, no label is left over.
+    let described = fx.secrets.describe(&arn).await.unwrap().unwrap();
+    assert_eq!(
+        described.versions.get(&text(&key, "secret_version_id")),
+        Some(&vec![Stage::Current]),
+        "{:?}",
+        described.versions
+    );
+    assert_eq!(described.versions.len(), 2, "{:?}", described.versions);
     let outputs = tf.run(&["output", "-json"]).ok("output");
     let outputs: serde_json::Value = serde_json::from_str(&outputs.stdout).unwrap();
     assert_eq!(outputs["status"]["value"], "active");

@@ -5,7 +5,8 @@ use keyplane_api::key::KeyScope;
 use keyplane_api::keys::{ActivateKey, CreateKey, KeyView, PatchKey};
 use keyplane_client::IdempotencyKey;
 use keyplane_secrets::{
-    NewSecret, Recovery, RotationSchedule, SecretDescription, SecretsError, Stage, KEY_ID_TAG,
+    NewSecret, Recovery, RotationSchedule, SecretDescription, SecretVersion, SecretsError, Stage,
+    KEY_ID_TAG,
 };
 use tf_provider::value::Value;
 use tf_provider::Diagnostics;
@@ -88,24 +89,31 @@ pub async fn create(
         Ok(view) => view,
         Err(err) => {
             let _ = connection.keyplane.revoke_key(&id).await;
+            let left = discard_secret(connection, &planned, &version).await;
             diags.root_error(
                 "Cannot activate the key",
-                format!(
-                    "{err}. Key {id} was revoked; secret {} holds a key that never worked",
-                    version.arn
-                ),
+                format!("{err}. Key {id} was revoked; {left}"),
             );
             return None;
         }
     };
     let mut state = planned;
     state.refresh_from(&view);
-    state.secret_arn = Value::Value(version.arn);
-    state.secret_version_id = Value::Value(version.version_id);
+    state.secret_arn = Value::Value(version.arn.clone());
+    state.secret_version_id = Value::Value(version.version_id.clone());
     state.rolled_at = state.created_at.clone();
+    if !state.secret_id.is_null() {
+        // Only now, with the key active, do readers of the secret get it.
+        if let Err(err) = make_current(connection, &version).await {
+            diags.root_error(
+                "Key active, but not yet the secret's current version",
+                format!("{err}. Readers of {} still get the previous value; the key is kept (tainted) and the next apply replaces it", version.arn),
+            );
+            return Some(state);
+        }
+    }
     if let Value::Value(rotation) = &state.rotation {
-        if let Err(err) = set_rotation(connection, &id, &version_arn(&state), Some(rotation)).await
-        {
+        if let Err(err) = set_rotation(connection, &id, &secret_arn(&state), Some(rotation)).await {
             diags.root_error(
                 "Key created, but its rotation could not be turned on",
                 format!("{err}; apply again to retry"),
@@ -116,7 +124,65 @@ pub async fn create(
     Some(state)
 }
 
-fn version_arn(state: &KeyState) -> String {
+/// The label a new version of an existing secret carries until its key is
+/// active: readers of `AWSCURRENT` never see a key that does not work yet.
+fn activating() -> Stage {
+    Stage::Custom("KEYPLANE_ACTIVATING".to_owned())
+}
+
+/// Moves `AWSCURRENT` onto `version` (the old current version becomes
+/// `AWSPREVIOUS`) and takes the activation label off it.
+async fn make_current(
+    connection: &Connection,
+    version: &SecretVersion,
+) -> Result<(), SecretsError> {
+    let secrets = &connection.secrets;
+    let current = secrets
+        .describe(&version.arn)
+        .await?
+        .and_then(|secret| secret.version_with(&Stage::Current).map(str::to_owned));
+    secrets
+        .move_stage(
+            &version.arn,
+            Stage::Current,
+            &version.version_id,
+            current.as_deref(),
+        )
+        .await?;
+    secrets
+        .remove_stage(&version.arn, activating(), &version.version_id)
+        .await
+}
+
+/// After a failed activation: a secret made for the key is deleted; in an
+/// existing secret the key's version loses its label, so nothing reads it.
+/// Says what was left.
+async fn discard_secret(
+    connection: &Connection,
+    planned: &KeyState,
+    version: &SecretVersion,
+) -> String {
+    let outcome = if planned.secret_id.is_null() {
+        connection
+            .secrets
+            .delete(&version.arn, Recovery::Force)
+            .await
+    } else {
+        connection
+            .secrets
+            .remove_stage(&version.arn, activating(), &version.version_id)
+            .await
+    };
+    match outcome {
+        Ok(()) => format!("secret {} is as it was", version.arn),
+        Err(err) => format!(
+            "secret {} still holds a key that never worked ({err})",
+            version.arn
+        ),
+    }
+}
+
+fn secret_arn(state: &KeyState) -> String {
     known(&state.secret_arn).cloned().unwrap_or_default()
 }
 
@@ -167,13 +233,15 @@ async fn set_rotation(
     }
 }
 
-/// Writes `key` to the configured destination, tagged with the key's id.
+/// Writes `key` to the configured destination, tagged with the key's id: a
+/// new secret, or a new version of an existing one labelled
+/// [`activating`], not yet current.
 async fn write_secret(
     connection: &Connection,
     planned: &KeyState,
     id: &KeyId,
     key: &keyplane_api::key_format::ApiKey,
-) -> Result<keyplane_secrets::SecretVersion, SecretsError> {
+) -> Result<SecretVersion, SecretsError> {
     let token = IdempotencyKey::generate();
     let mut tags = vec![(KEY_ID_TAG.to_owned(), id.to_string())];
     if let Some(extra) = known(&planned.secret_tags).and_then(super::state::string_map) {
@@ -196,7 +264,7 @@ async fn write_secret(
     let secret_id = known(&planned.secret_id).map_or("", String::as_str);
     let version = connection
         .secrets
-        .put_version(secret_id, key, token.as_str(), &[])
+        .put_version(secret_id, key, token.as_str(), &[activating()])
         .await?;
     connection.secrets.tag(&version.arn, &tags).await?;
     Ok(version)
@@ -284,8 +352,7 @@ pub async fn update(
     }
     if prior.rotation != state.rotation {
         let wanted = known(&state.rotation).cloned();
-        if let Err(err) = set_rotation(connection, &id, &version_arn(prior), wanted.as_ref()).await
-        {
+        if let Err(err) = set_rotation(connection, &id, &secret_arn(prior), wanted.as_ref()).await {
             diags.root_error("Cannot change the key's rotation", err);
             state.rotation = prior.rotation.clone();
         }
