@@ -110,30 +110,7 @@ impl World {
 
     /// Creates an organization (with `quota`) and one workspace, as the admin.
     pub async fn org_with_quota(&self, quota: Option<u32>) -> (OrgId, WorkspaceId) {
-        let admin = caller(ADMIN);
-        let org = self
-            .keyplane
-            .create_organization(
-                &admin,
-                CreateOrganization {
-                    name: "Acme".into(),
-                    key_quota: quota,
-                },
-            )
-            .await
-            .expect("admin creates org");
-        let ws = self
-            .keyplane
-            .create_workspace(
-                &admin,
-                &org.id,
-                CreateWorkspace {
-                    name: "prod".into(),
-                },
-            )
-            .await
-            .expect("admin creates workspace");
-        (org.id, ws.id)
+        org_and_workspace(&self.keyplane, &caller(ADMIN), quota).await
     }
 
     /// An organization with the default quota and one workspace.
@@ -209,6 +186,40 @@ impl World {
             .await
             .expect("verify answers")
     }
+}
+
+/// An organization "Acme" (with `quota`) and its workspace "prod", created
+/// by `admin` on any deployment of the use cases.
+///
+/// # Panics
+///
+/// When either cannot be created.
+pub async fn org_and_workspace(
+    keyplane: &Keyplane,
+    admin: &Caller,
+    quota: Option<u32>,
+) -> (OrgId, WorkspaceId) {
+    let org = keyplane
+        .create_organization(
+            admin,
+            CreateOrganization {
+                name: "Acme".into(),
+                key_quota: quota,
+            },
+        )
+        .await
+        .expect("admin creates org");
+    let ws = keyplane
+        .create_workspace(
+            admin,
+            &org.id,
+            CreateWorkspace {
+                name: "prod".into(),
+            },
+        )
+        .await
+        .expect("admin creates workspace");
+    (org.id, ws.id)
 }
 
 /// A workspace key request with sensible defaults.

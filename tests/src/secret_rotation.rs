@@ -3,15 +3,10 @@
 //! Shared by the rotator's in-process tests (`functions/lambda/tests`) and
 //! the end-to-end tests of the built `rotator` binary (`lambda_e2e`).
 
-use std::collections::BTreeMap;
-
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use keyplane_core::id::KeyId;
-use keyplane_core::key::{KeyRole, KeyType};
 use keyplane_core::key_format::ApiKey;
-use keyplane_core::service::{
-    ActivateKey, CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, ScopeKind,
-};
+use keyplane_core::service::{ActivateKey, CreateKey, CreateOutcome};
 use keyplane_core::{Caller, Keyplane};
 use keyplane_secrets::{SecretsClient, Stage, KEY_ID_TAG};
 
@@ -54,39 +49,11 @@ pub async fn bound_key(
     admin: &Caller,
     rotation: bool,
 ) -> BoundKey {
-    let org = keyplane
-        .create_organization(
-            admin,
-            CreateOrganization {
-                name: "Acme".into(),
-                key_quota: None,
-            },
-        )
-        .await
-        .expect("create organization");
-    let ws = keyplane
-        .create_workspace(
-            admin,
-            &org.id,
-            CreateWorkspace {
-                name: "prod".into(),
-            },
-        )
-        .await
-        .expect("create workspace");
+    let (org, ws) = crate::org_and_workspace(keyplane, admin, None).await;
     let req = CreateKey {
-        organization_id: org.id.clone(),
-        scope: ScopeKind::Workspace,
-        workspace_id: Some(ws.id),
-        workspace_ids: None,
-        key_type: KeyType::Service,
-        name: Some("ci".into()),
-        role: KeyRole::Editor,
         permissions: vec!["orders:*".into()],
-        expires_at: None,
-        credits: None,
-        metadata: BTreeMap::new(),
         activate: Some(false),
+        ..crate::workspace_key(&org, &ws)
     };
     let CreateOutcome::Created(created) = keyplane
         .create_key(admin, req, None)
