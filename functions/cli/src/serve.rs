@@ -3,10 +3,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use keyplane_core::clock::{Clock, SystemClock};
 use keyplane_core::store::KeyStore;
+use keyplane_core::service::{LastUseSettings, VerifyCacheSettings};
 use keyplane_core::Keyplane;
 use keyplane_http::AppState;
 use keyplane_store::{DynamoStore, EmbeddedStore};
@@ -30,6 +32,38 @@ pub struct ServeArgs {
     /// DynamoDB table, with `--store dynamodb`.
     #[arg(long, env = "KEYPLANE_TABLE", required_if_eq("store", "dynamodb"))]
     table: Option<String>,
+    /// How long a verify answer may be served from memory, in milliseconds;
+    /// a revoke made through another server takes effect here within it.
+    /// 0 turns the cache off.
+    #[arg(long, env = "KEYPLANE_VERIFY_CACHE_TTL_MS", default_value_t = 5_000,
+        value_parser = clap::value_parser!(u64).range(0..=300_000))]
+    verify_cache_ttl_ms: u64,
+    /// How many verify answers the cache keeps.
+    #[arg(long, env = "KEYPLANE_VERIFY_CACHE_ENTRIES", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    verify_cache_entries: u64,
+    /// Seconds between writes of keys' last use by plain verifies (one
+    /// write per key per interval, off the request path). 0 turns the
+    /// recording off.
+    #[arg(long, env = "KEYPLANE_LAST_USED_FLUSH_SECS", default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    last_used_flush_secs: u64,
+}
+
+impl ServeArgs {
+    fn verify_cache(&self) -> VerifyCacheSettings {
+        VerifyCacheSettings {
+            ttl: Duration::from_millis(self.verify_cache_ttl_ms),
+            capacity: usize::try_from(self.verify_cache_entries).unwrap_or(usize::MAX),
+        }
+    }
+
+    fn last_use(&self) -> LastUseSettings {
+        LastUseSettings {
+            interval: Duration::from_secs(self.last_used_flush_secs),
+            ..LastUseSettings::default()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,7 +77,7 @@ enum StoreKind {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let dir = DataDir::new(&args.data_dir.data_dir);
     let opened = dir.open_or_init()?;
-    let store: Arc<dyn KeyStore> = match (args.store, args.table) {
+    let store: Arc<dyn KeyStore> = match (args.store, args.table.clone()) {
         (StoreKind::Dynamodb, Some(table)) => Arc::new(DynamoStore::from_env(table).await),
         (StoreKind::Dynamodb, None) => anyhow::bail!("--store dynamodb needs --table"),
         (StoreKind::Embedded, _) => {
@@ -56,7 +90,20 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         }
     };
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let keyplane = Keyplane::new(store, clock.clone(), opened.config.core_config());
+    let keyplane = Keyplane::new(store, clock.clone(), opened.config.core_config())
+        .with_verify_cache(args.verify_cache())
+        .with_last_use(args.last_use());
+    let flusher = keyplane.last_use_interval().map(|every| {
+        let keyplane = keyplane.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                keyplane.flush_last_used().await;
+            }
+        })
+    });
     let identity = Arc::new(ReloadingIdentity::new(
         dir.credentials_path(),
         opened.credentials,
@@ -64,7 +111,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     ));
     identity.clone().watch();
     let app = keyplane_http::app(AppState {
-        keyplane,
+        keyplane: keyplane.clone(),
         identity,
         clock,
     });
@@ -83,6 +130,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
+    if let Some(flusher) = flusher {
+        flusher.abort();
+        keyplane.flush_last_used().await;
+    }
     tracing::info!("keyplane stopped");
     Ok(())
 }

@@ -439,6 +439,9 @@ impl KeyStore for FailingStore {
         }
         self.inner.spend_credits(key, cost, at).await
     }
+    async fn touch_last_used(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
+        self.inner.touch_last_used(uses).await
+    }
     async fn get_idempotency(
         &self,
         principal: &Principal,

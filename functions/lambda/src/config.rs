@@ -10,8 +10,12 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 
+use std::time::Duration;
+
 use keyplane_core::key_format::KeyEnv;
 use keyplane_core::principal::Principal;
+use keyplane_core::service::{LastUseSettings, VerifyCacheSettings};
+use keyplane_core::Keyplane;
 
 use crate::authorizer::routes::RouteTable;
 
@@ -29,6 +33,15 @@ pub const KEYPLANE_USAGE_REPORTERS: &str = "KEYPLANE_USAGE_REPORTERS";
 pub const KEYPLANE_KEY_ENV: &str = "KEYPLANE_KEY_ENV";
 /// The authorizer's route table, JSON. `authorizer`.
 pub const KEYPLANE_ROUTE_PERMISSIONS: &str = "KEYPLANE_ROUTE_PERMISSIONS";
+
+/// How long verify answers may be served from memory, in milliseconds
+/// (default 5000, 0 turns the cache off, at most 300000). `api`, `authorizer`.
+pub const KEYPLANE_VERIFY_CACHE_TTL_MS: &str = "KEYPLANE_VERIFY_CACHE_TTL_MS";
+/// How many verify answers the cache keeps (default 10000). `api`, `authorizer`.
+pub const KEYPLANE_VERIFY_CACHE_ENTRIES: &str = "KEYPLANE_VERIFY_CACHE_ENTRIES";
+/// Least seconds between two writes of noted last uses (default 60, 0 turns
+/// last-use recording of plain verifies off). `api`, `authorizer`.
+pub const KEYPLANE_LAST_USED_FLUSH_SECS: &str = "KEYPLANE_LAST_USED_FLUSH_SECS";
 
 /// The log filter when [`KEYPLANE_LOG`] is unset.
 pub const DEFAULT_LOG_FILTER: &str = "info";
@@ -105,6 +118,29 @@ impl Env {
             .map_err(|_| ConfigError::new(variable, "is not valid UTF-8"))?;
         let text = text.trim();
         Ok((!text.is_empty()).then(|| text.to_owned()))
+    }
+
+    /// A whole number in `range`; unset or blank is `None`.
+    pub fn number(
+        &self,
+        variable: &'static str,
+        range: std::ops::RangeInclusive<u128>,
+    ) -> Result<Option<u128>, ConfigError> {
+        let Some(text) = self.optional(variable)? else {
+            return Ok(None);
+        };
+        let problem = || {
+            ConfigError::new(
+                variable,
+                format!(
+                    "must be a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            )
+        };
+        let value: u128 = text.parse().map_err(|_| problem())?;
+        range.contains(&value).then_some(Some(value)).ok_or_else(problem)
     }
 
     /// A comma-separated list of IAM principal ARNs; unset is empty.
@@ -192,6 +228,50 @@ impl Common {
     }
 }
 
+/// The verify path's memory: cache and last-use recording. Functions that
+/// verify keys (`api`, `authorizer`) read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HotPath {
+    /// From [`KEYPLANE_VERIFY_CACHE_TTL_MS`] and [`KEYPLANE_VERIFY_CACHE_ENTRIES`].
+    pub cache: VerifyCacheSettings,
+    /// From [`KEYPLANE_LAST_USED_FLUSH_SECS`].
+    pub last_use: LastUseSettings,
+}
+
+impl HotPath {
+    /// Reads and checks the variables; unset means the default.
+    pub fn from(env: &Env) -> Result<Self, ConfigError> {
+        let max_ms = VerifyCacheSettings::MAX_TTL.as_millis();
+        let ttl_ms = env.number(KEYPLANE_VERIFY_CACHE_TTL_MS, 0..=max_ms)?;
+        let entries = env.number(KEYPLANE_VERIFY_CACHE_ENTRIES, 1..=10_000_000)?;
+        let flush = env.number(KEYPLANE_LAST_USED_FLUSH_SECS, 0..=86_400)?;
+        let defaults = (VerifyCacheSettings::default(), LastUseSettings::default());
+        Ok(Self {
+            cache: VerifyCacheSettings {
+                ttl: ttl_ms.map_or(defaults.0.ttl, |ms| {
+                    Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+                }),
+                capacity: entries.map_or(defaults.0.capacity, |n| {
+                    usize::try_from(n).unwrap_or(usize::MAX)
+                }),
+            },
+            last_use: LastUseSettings {
+                interval: flush.map_or(defaults.1.interval, |secs| {
+                    Duration::from_secs(u64::try_from(secs).unwrap_or(u64::MAX))
+                }),
+                ..defaults.1
+            },
+        })
+    }
+
+    /// `keyplane` with this cache and last-use recording.
+    pub fn apply(&self, keyplane: Keyplane) -> Keyplane {
+        keyplane
+            .with_verify_cache(self.cache)
+            .with_last_use(self.last_use)
+    }
+}
+
 fn is_table_name(name: &str) -> bool {
     (3..=255).contains(&name.len())
         && name
@@ -218,6 +298,8 @@ pub struct ApiConfig {
     pub usage_reporters: Vec<Principal>,
     /// The environment of minted keys, from [`KEYPLANE_KEY_ENV`] (default `live`).
     pub key_env: KeyEnv,
+    /// Verify cache and last-use recording.
+    pub hot_path: HotPath,
 }
 
 impl ApiConfig {
@@ -252,6 +334,7 @@ impl FunctionConfig for ApiConfig {
             admins,
             usage_reporters,
             key_env,
+            hot_path: HotPath::from(env)?,
         })
     }
 
@@ -267,6 +350,8 @@ pub struct AuthorizerConfig {
     pub common: Common,
     /// Which permissions each route needs, from [`KEYPLANE_ROUTE_PERMISSIONS`].
     pub routes: RouteTable,
+    /// Verify cache and last-use recording.
+    pub hot_path: HotPath,
 }
 
 impl AuthorizerConfig {
@@ -281,7 +366,11 @@ impl FunctionConfig for AuthorizerConfig {
         let common = Common::from(env)?;
         let routes = RouteTable::parse(&env.required(KEYPLANE_ROUTE_PERMISSIONS)?)
             .map_err(|err| ConfigError::new(KEYPLANE_ROUTE_PERMISSIONS, err.to_string()))?;
-        Ok(Self { common, routes })
+        Ok(Self {
+            common,
+            routes,
+            hot_path: HotPath::from(env)?,
+        })
     }
 
     fn common(&self) -> &Common {

@@ -78,6 +78,7 @@ macro_rules! conformance_tests {
             usage_counters_add_up,
             usage_query_bounds_are_inclusive,
             usage_needs_the_key,
+            last_use_flush_touches_existing_keys_only,
             keys_page_newest_first,
             keys_filter_by_workspace_status_and_creator,
             keys_stay_in_their_organization,

@@ -22,14 +22,15 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::{DateTime, Duration as Span, TimeZone, Utc};
-use keyplane_core::clock::ManualClock;
+use keyplane_core::clock::{Clock, ManualClock};
 use keyplane_core::id::{OrgId, WorkspaceId};
 use keyplane_core::key::{KeyRole, KeyType};
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{
     CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, IdempotencyToken,
-    PatchKey, ReportUsage, RollKey, RollOutcome, ScopeKind, Verdict, VerifyCode, VerifyKey,
+    LastUseSettings, PatchKey, ReportUsage, RollKey, RollOutcome, ScopeKind, Verdict,
+    VerifyCacheSettings, VerifyCode, VerifyKey,
 };
 use keyplane_core::{Caller, Config, Keyplane};
 use keyplane_store::dynamo::schema::{self, TTL};
@@ -108,6 +109,15 @@ impl World {
             store,
             calls,
         }
+    }
+
+    /// With the defaults `keyplane serve` and the Lambda functions use.
+    fn cached(mut self) -> Self {
+        self.keyplane = self
+            .keyplane
+            .with_verify_cache(VerifyCacheSettings::default())
+            .with_last_use(LastUseSettings::default());
+        self
     }
 
     async fn org(&self) -> (OrgId, WorkspaceId) {
@@ -298,6 +308,62 @@ async fn verify_is_one_get_item_and_no_write() {
         world.verify(&plain.key, None).await.code,
         VerifyCode::Revoked
     );
+    assert_eq!(world.calls.take(), names(&["GetItem"]));
+}
+
+/// With the verify cache and last-use recording on (as in `keyplane serve`
+/// and the Lambda functions): an uncached verify is still exactly one
+/// `GetItem`; a hit reads nothing; nothing is written on the request path;
+/// a flush writes each used key once per interval.
+#[tokio::test]
+async fn with_the_cache_a_hit_reads_nothing_and_last_use_is_flushed_once() {
+    let Some(world) =
+        World::on_moto("with_the_cache_a_hit_reads_nothing_and_last_use_is_flushed_once").await
+    else {
+        return;
+    };
+    let world = world.cached();
+    let (org, ws) = world.org().await;
+    let plain = world.create(workspace_key(&org, &ws), None).await;
+    let unknown = ApiKey::mint(KeyEnv::Test);
+    world.calls.take();
+
+    for (key, code) in [(&plain.key, VerifyCode::Valid), (&unknown, VerifyCode::NotFound)] {
+        assert_eq!(world.verify(key, None).await.code, code);
+        assert_eq!(world.calls.take(), names(&["GetItem"]), "first verify of {code:?}");
+        for _ in 0..5 {
+            assert_eq!(world.verify(key, None).await.code, code);
+        }
+        assert_eq!(world.calls.take(), names(&[]), "cached verifies of {code:?}");
+    }
+
+    // The first flush is due at once: one write, for the one used key.
+    world.keyplane.flush_last_used_if_due().await;
+    assert_eq!(world.calls.take(), names(&["UpdateItem"]));
+    world.verify(&plain.key, None).await;
+    world.keyplane.flush_last_used_if_due().await;
+    assert_eq!(world.calls.take(), names(&[]), "a flush within the interval");
+
+    // Past the staleness bound, one read again; past the interval, one write.
+    world.clock.advance(Span::seconds(60));
+    assert_eq!(world.verify(&plain.key, None).await.code, VerifyCode::Valid);
+    world.keyplane.flush_last_used_if_due().await;
+    assert_eq!(world.calls.take(), names(&["GetItem", "UpdateItem"]));
+    let stored = world
+        .keyplane
+        .get_key(&caller(ADMIN), &plain.view.id)
+        .await
+        .expect("get");
+    assert_eq!(stored.last_used_at, Some(world.clock.now()));
+
+    // This instance's own revoke is seen by the very next verify.
+    world
+        .keyplane
+        .revoke_key(&caller(ADMIN), &plain.view.id)
+        .await
+        .expect("revoke");
+    world.calls.take();
+    assert_eq!(world.verify(&plain.key, None).await.code, VerifyCode::Revoked);
     assert_eq!(world.calls.take(), names(&["GetItem"]));
 }
 
@@ -559,7 +625,6 @@ async fn ensure_table_creates_the_table_once() {
 
 impl World {
     fn clock_now(&self) -> DateTime<Utc> {
-        use keyplane_core::clock::Clock;
         self.clock.now()
     }
 }

@@ -4,7 +4,9 @@
 mod access;
 mod audit_log;
 mod idempotency;
+mod invalidate;
 mod keys;
+mod last_use;
 mod leak;
 mod lifecycle;
 mod organizations;
@@ -12,6 +14,7 @@ mod rotation;
 mod rules;
 mod usage;
 mod verify;
+mod verify_cache;
 mod view;
 
 pub use idempotency::{IdempotencyToken, MAX_IDEMPOTENCY_KEY_LEN};
@@ -26,6 +29,8 @@ pub use keyplane_api::tenancy::{
 pub use keyplane_api::usage::{KeyUsage, ReportUsage, UsageRange};
 pub use keyplane_api::verify::{ReportLeak, Verdict, VerifyCode, VerifyKey};
 pub use keys::{CreateOutcome, CreatedKey, MAX_CREDITS};
+pub use last_use::{FlushReport, LastUseSettings};
+pub use verify_cache::VerifyCacheSettings;
 pub use lifecycle::{RollOutcome, RolledKey};
 pub use rotation::Rotation;
 
@@ -36,6 +41,9 @@ use crate::clock::Clock;
 use crate::key_format::KeyEnv;
 use crate::principal::Principal;
 use crate::store::KeyStore;
+use invalidate::InvalidatingStore;
+use last_use::LastUse;
+use verify_cache::VerifyCache;
 
 /// Deployment settings the use cases need.
 #[derive(Debug, Clone)]
@@ -68,6 +76,8 @@ pub struct Keyplane {
     store: Arc<dyn KeyStore>,
     clock: Arc<dyn Clock>,
     config: Arc<Config>,
+    verify_cache: Option<Arc<VerifyCache>>,
+    last_use: Option<Arc<LastUse>>,
 }
 
 impl fmt::Debug for Keyplane {
@@ -75,18 +85,48 @@ impl fmt::Debug for Keyplane {
         f.debug_struct("Keyplane")
             .field("store", &self.store)
             .field("config", &self.config)
+            .field("verify_cache", &self.verify_cache.is_some())
+            .field("last_use", &self.last_use.is_some())
             .finish()
     }
 }
 
 impl Keyplane {
-    /// Wires the use cases to a store and a clock.
+    /// Wires the use cases to a store and a clock. Every verify reads the
+    /// store and plain verifies record no last use until
+    /// [`Keyplane::with_verify_cache`] and [`Keyplane::with_last_use`] say
+    /// otherwise.
     pub fn new(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, config: Config) -> Self {
         Self {
             store,
             clock,
             config: Arc::new(config),
+            verify_cache: None,
+            last_use: None,
         }
+    }
+
+    /// Serves verify reads from memory within `settings.ttl` (see
+    /// [`VerifyCacheSettings`]); writes through this instance invalidate at
+    /// once. Call once, when wiring.
+    pub fn with_verify_cache(mut self, settings: VerifyCacheSettings) -> Self {
+        if let Some(cache) = VerifyCache::new(settings).map(Arc::new) {
+            self.store = Arc::new(InvalidatingStore::new(self.store, cache.clone()));
+            self.verify_cache = Some(cache);
+        }
+        self
+    }
+
+    /// Notes the last use of keys verified without a cost, for
+    /// [`Keyplane::flush_last_used`] to write.
+    pub fn with_last_use(mut self, settings: LastUseSettings) -> Self {
+        self.last_use = LastUse::new(settings).map(Arc::new);
+        self
+    }
+
+    /// The interval between last-use flushes, when recording is on.
+    pub fn last_use_interval(&self) -> Option<std::time::Duration> {
+        self.last_use.as_ref().map(|noted| noted.interval())
     }
 
     /// The configuration.

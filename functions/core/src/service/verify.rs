@@ -1,14 +1,17 @@
 //! The data plane: verify a presented key. One store read, and a write only
 //! when a cost is spent.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::id::WorkspaceId;
 use crate::key::{KeyScope, KeyStatus, SecretRecord};
-use crate::key_format::ApiKey;
+use crate::key_format::{ApiKey, KeyHash};
 use crate::store::CreditOutcome;
 use crate::{permission, Error, ErrorKind};
 
+use super::verify_cache::Lookup;
 use super::Keyplane;
 use keyplane_api::verify::{Verdict, VerifyCode, VerifyKey};
 
@@ -112,7 +115,7 @@ impl Keyplane {
             permission::validate(wanted)?;
         }
         let hash = req.key.hash();
-        let Some(secret) = self.store.get_secret(&hash).await? else {
+        let Some(secret) = self.secret(&hash).await? else {
             return Ok(bare(VerifyCode::NotFound));
         };
         // Storage looked the item up by this hash; comparing again in
@@ -130,10 +133,17 @@ impl Keyplane {
             code = VerifyCode::Forbidden;
         }
         let mut verdict = about(code, &secret, req.workspace_id.clone());
-        if code != VerifyCode::Valid || !secret.metered {
+        if code != VerifyCode::Valid {
             return Ok(verdict);
         }
-        if let Some(cost) = req.cost {
+        let spend = req.cost.filter(|_| secret.metered);
+        if spend.is_none() {
+            // A spend records the last use itself, in the same write.
+            if let Some(noted) = &self.last_use {
+                noted.note(&secret.key_id, now);
+            }
+        }
+        if let Some(cost) = spend {
             match self.store.spend_credits(&secret.key_id, cost, now).await? {
                 CreditOutcome::Spent { remaining } => verdict.credits_remaining = Some(remaining),
                 CreditOutcome::Exhausted => {
@@ -153,14 +163,44 @@ impl Keyplane {
         secret: &SecretRecord,
         workspace: Option<&WorkspaceId>,
     ) -> Result<bool, Error> {
-        match (workspace, &secret.scope) {
-            (Some(ws), KeyScope::Organization) => Ok(self
-                .store
-                .get_workspace(&secret.organization_id, ws)
-                .await?
-                .is_some()),
-            _ => Ok(true),
+        let (Some(ws), KeyScope::Organization) = (workspace, &secret.scope) else {
+            return Ok(true);
+        };
+        let org = &secret.organization_id;
+        let Some(cache) = &self.verify_cache else {
+            return Ok(self.store.get_workspace(org, ws).await?.is_some());
+        };
+        let now = self.clock.now();
+        if let Some(exists) = cache.workspace(org, ws, now) {
+            return Ok(exists);
         }
+        let read = cache.start(now);
+        let exists = self.store.get_workspace(org, ws).await?.is_some();
+        cache.remember_workspace(org, ws, exists, read);
+        Ok(exists)
+    }
+
+    /// The secret item for a hash: from the verify cache when it holds a
+    /// fresh answer, else one store read (remembered). Store failures are
+    /// never cached.
+    async fn secret(&self, hash: &KeyHash) -> Result<Option<Arc<SecretRecord>>, Error> {
+        let Some(cache) = &self.verify_cache else {
+            return Ok(self.store.get_secret(hash).await?.map(Arc::new));
+        };
+        let now = self.clock.now();
+        match cache.secret(hash, now) {
+            Some(Lookup::Found(secret)) => return Ok(Some(secret)),
+            Some(Lookup::Missing) => return Ok(None),
+            None => {}
+        }
+        let read = cache.start(now);
+        let found = self.store.get_secret(hash).await?.map(Arc::new);
+        let remembered = match &found {
+            Some(secret) => Lookup::Found(secret.clone()),
+            None => Lookup::Missing,
+        };
+        cache.remember_secret(*hash, remembered, read);
+        Ok(found)
     }
 
     /// Identifies the holder of a key (`GET /v1/whoami`). An unusable key is

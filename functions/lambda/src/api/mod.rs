@@ -42,7 +42,9 @@ pub type Api = MapRequest<Router, fn(Request) -> Request>;
 /// clock and [`GatewayIdentity`].
 pub async fn state(config: &ApiConfig) -> AppState {
     let store = DynamoStore::from_env(config.common.table.clone()).await;
-    state_with(Arc::new(store), Arc::new(SystemClock), config)
+    let mut state = state_with(Arc::new(store), Arc::new(SystemClock), config);
+    state.keyplane = config.hot_path.apply(state.keyplane);
+    state
 }
 
 /// The Router's state on any store and clock (tests use the embedded store).
@@ -57,6 +59,21 @@ pub fn state_with(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, config: &ApiC
 /// The Router, ready for `lambda_http::run`.
 pub fn app(state: AppState) -> Api {
     keyplane_http::app(state).map_request(prepare as fn(Request) -> Request)
+}
+
+/// Serves the Router as the Lambda function until the runtime stops. Noted
+/// last uses are written, when due, before each invocation returns: once it
+/// has, the container may be frozen.
+pub async fn run(state: AppState) -> Result<(), lambda_http::Error> {
+    let keyplane = state.keyplane.clone();
+    let service = app(state).then(move |response| {
+        let keyplane = keyplane.clone();
+        async move {
+            keyplane.flush_last_used_if_due().await;
+            response
+        }
+    });
+    lambda_http::run(service).await
 }
 
 /// The name of the header the Router takes request ids from.

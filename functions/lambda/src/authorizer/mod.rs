@@ -55,7 +55,7 @@ pub use event::{AuthorizerEvent, UnsupportedEvent};
 pub use response::Grant;
 use routes::RouteTable;
 
-use crate::config::AuthorizerConfig;
+use crate::config::{AuthorizerConfig, HotPath};
 
 /// Why an invocation failed instead of answering. API Gateway caches no
 /// failure.
@@ -106,6 +106,13 @@ impl Authorizer {
             Arc::new(SystemClock),
             config.routes.clone(),
         )
+        .with_hot_path(config.hot_path)
+    }
+
+    /// With a verify cache and last-use recording.
+    pub fn with_hot_path(mut self, hot_path: HotPath) -> Self {
+        self.keyplane = hot_path.apply(self.keyplane);
+        self
     }
 
     /// On any store and clock. Verify needs no deployment settings, so the
@@ -128,8 +135,10 @@ impl Authorizer {
         let event = AuthorizerEvent::from_value(event).inspect_err(|err| {
             tracing::error!(error = %err, "not an authorizer event");
         })?;
-        let decision = self.decide(&event).await?;
-        Ok(response::render(&event, &decision))
+        let decision = self.decide(&event).await;
+        // Before the answer leaves: once it has, the container may freeze.
+        self.keyplane.flush_last_used_if_due().await;
+        Ok(response::render(&event, &decision?))
     }
 
     /// The decision for an event, logged once (key id and reason, never

@@ -10,6 +10,5 @@ async fn main() -> ExitCode {
     let Ok(config) = keyplane_lambda::start::<ApiConfig>() else {
         return ExitCode::FAILURE;
     };
-    let app = api::app(api::state(&config).await);
-    keyplane_lambda::exit(lambda_http::run(app).await)
+    keyplane_lambda::exit(api::run(api::state(&config).await).await)
 }

@@ -98,3 +98,44 @@ pub async fn usage_needs_the_key<S: KeyStore>(store: S) {
         Ok(vec![])
     );
 }
+
+/// A last-use flush sets the last use of each existing key, leaves its
+/// credits alone, and skips a key that does not exist without creating it.
+pub async fn last_use_flush_touches_existing_keys_only<S: KeyStore>(store: S) {
+    let org = given_org(&store, 10).await;
+    let metered = given_key(&store, KeyBuilder::new(&org.id).credits(7).build()).await;
+    let plain = given_key(&store, KeyBuilder::new(&org.id).build()).await;
+    let ghost = KeyId::generate();
+    store
+        .touch_last_used(&[
+            (metered.id.clone(), at(5)),
+            (ghost.clone(), at(5)),
+            (plain.id.clone(), at(6)),
+        ])
+        .await
+        .expect("touch_last_used");
+    let stored = |id: KeyId| {
+        let store = &store;
+        async move { store.get_key(&id).await.expect("get_key") }
+    };
+    assert_eq!(
+        stored(metered.id.clone())
+            .await
+            .map(|k| (k.credits_remaining, k.last_used_at)),
+        Some((Some(7), Some(at(5))))
+    );
+    assert_eq!(
+        stored(plain.id.clone()).await.map(|k| k.last_used_at),
+        Some(Some(at(6)))
+    );
+    assert_eq!(stored(ghost).await, None);
+    // A later flush moves it on.
+    store
+        .touch_last_used(&[(plain.id.clone(), at(9))])
+        .await
+        .expect("touch_last_used");
+    assert_eq!(
+        stored(plain.id).await.map(|k| k.last_used_at),
+        Some(Some(at(9)))
+    );
+}

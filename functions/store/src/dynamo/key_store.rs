@@ -130,6 +130,10 @@ impl KeyStore for DynamoStore {
         self.spend(key, cost, at).await
     }
 
+    async fn touch_last_used(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
+        self.touch(uses).await
+    }
+
     async fn get_idempotency(
         &self,
         principal: &Principal,

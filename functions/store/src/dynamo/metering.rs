@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::{StreamExt, TryStreamExt};
 use keyplane_core::id::KeyId;
 use keyplane_core::store::{CreditOutcome, StoreError, UsageIncrement};
 use keyplane_core::usage::UsageRow;
@@ -18,6 +19,9 @@ use super::schema::{
 };
 use super::txn::{self, exists, transact, Condition};
 use super::DynamoStore;
+
+/// Last-use writes in flight at once during a flush.
+const TOUCH_CONCURRENCY: usize = 8;
 
 impl DynamoStore {
     /// Spends `cost` credits with one conditional `UpdateItem` on the stats
@@ -87,6 +91,58 @@ impl DynamoStore {
                 }
                 _ => return Err(sdk_error("UpdateItem", &err)),
             }
+        }
+    }
+
+    /// Writes noted last uses: one conditional `UpdateItem` per key on its
+    /// stats item (a missing key is skipped, never created), a few at a
+    /// time. DynamoDB has no batched update, and the stored times' text
+    /// form does not sort, so the last writer wins.
+    pub(super) async fn touch(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
+        // The futures are built before the stream: a closure inside it would
+        // not be general enough over lifetimes for `async_trait`'s boxing.
+        let writes: Vec<_> = uses
+            .iter()
+            .map(|(key, at)| self.touch_one(key, *at))
+            .collect();
+        futures::stream::iter(writes)
+            .buffer_unordered(TOUCH_CONCURRENCY)
+            .try_collect::<()>()
+            .await
+    }
+
+    async fn touch_one(&self, key: &KeyId, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let Condition {
+            expression: key_exists,
+            mut expr,
+        } = exists();
+        let update = format!(
+            "SET {} = {}",
+            expr.name(LAST_USED_AT),
+            expr.value("at", items::last_used(at))
+        );
+        let sent = self
+            .client
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(stats_key(key)))
+            .update_expression(update)
+            .condition_expression(key_exists)
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(()),
+            Err(err)
+                if matches!(
+                    err.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(sdk_error("UpdateItem", &err)),
         }
     }
 

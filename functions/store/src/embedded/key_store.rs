@@ -158,6 +158,13 @@ impl KeyStore for EmbeddedStore {
             .await
     }
 
+    async fn touch_last_used(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
+        // One transaction (one fsync) for the whole flush.
+        let uses = uses.to_vec();
+        self.write(move |txn| metering::touch_last_used(txn, &uses))
+            .await
+    }
+
     async fn get_idempotency(
         &self,
         principal: &Principal,

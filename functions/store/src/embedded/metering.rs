@@ -30,6 +30,23 @@ pub(super) fn spend_credits(
     Ok(CreditOutcome::Spent { remaining: left })
 }
 
+/// Moves the last use of each existing key forward to its noted time;
+/// missing keys are skipped.
+pub(super) fn touch_last_used(
+    txn: &WriteTransaction,
+    uses: &[(KeyId, DateTime<Utc>)],
+) -> TxResult<()> {
+    for (key, at) in uses {
+        if let Some(mut stats) = stats::load(txn, key)? {
+            if stats.last_used_at.is_none_or(|last| last < *at) {
+                stats.last_used_at = Some(*at);
+                stats::save(txn, key, &stats)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Adds to the counters of (key, day, model) and records the last use.
 /// Counters saturate rather than wrap: a report can never make them smaller.
 pub(super) fn record_usage(txn: &WriteTransaction, usage: &UsageIncrement) -> TxResult<()> {
