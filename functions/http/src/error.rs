@@ -15,6 +15,7 @@ use keyplane_api::problem::Problem;
 use keyplane_core::{Error, ErrorKind};
 
 use crate::auth::AuthError;
+use crate::observe::ProblemAnswer;
 
 /// Media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -111,8 +112,11 @@ impl From<AuthError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let problem = self.problem();
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (self.status, body).into_response();
+        // The request-id middleware renders it again with the id in it.
+        response.extensions_mut().insert(ProblemAnswer(problem));
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(scheme) = self.www_authenticate {

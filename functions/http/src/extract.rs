@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::SignatureCoverage;
 use crate::error::ApiError;
-use crate::request_id::RequestId;
+use crate::observe::RequestId;
 use crate::AppState;
 
 /// Largest accepted request body.

@@ -3,18 +3,16 @@
 
 use std::sync::Arc;
 
-use axum::extract::MatchedPath;
 use axum::routing::{get, post, put};
 use axum::Router;
 use keyplane_core::clock::Clock;
 use keyplane_core::Keyplane;
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub mod auth;
 mod error;
 mod extract;
 mod openapi;
-mod request_id;
+mod observe;
 mod routes;
 
 pub use error::{ApiError, PROBLEM_JSON};
@@ -23,7 +21,6 @@ pub use keyplane_api::problem::Problem;
 pub use openapi::ApiDoc;
 
 use auth::Identify;
-use request_id::RequestId;
 use routes::{audit, data_plane, keys, meta, organizations, usage};
 
 /// What every handler needs.
@@ -75,51 +72,11 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(meta::healthz))
         .route("/openapi.json", get(meta::openapi));
 
-    // Spans carry the method, the route template and the request id only:
-    // never headers (signatures, bearer keys), bodies (keys), or the raw
-    // path, where a confused client may have pasted a key as an id.
-    // One access-log line per response at INFO (status, latency), in that
-    // span: on Lambda the only record of a request in CloudWatch.
-    let trace = TraceLayer::new_for_http()
-        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
-        .make_span_with(|req: &axum::http::Request<_>| {
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("unmatched", MatchedPath::as_str);
-            let request_id = req
-                .extensions()
-                .get::<RequestId>()
-                .map_or("", |id| id.0.as_str());
-            tracing::info_span!(
-                "request",
-                method = method_name(req.method()),
-                route,
-                request_id
-            )
-        });
-
     management
         .merge(data_plane)
         .merge(meta)
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .with_state(state)
-        .layer(trace)
-        .layer(axum::middleware::from_fn(request_id::assign))
-}
-
-/// The method for logs; an extension method is client text and is not
-/// repeated.
-fn method_name(method: &axum::http::Method) -> &'static str {
-    match method.as_str() {
-        "GET" => "GET",
-        "POST" => "POST",
-        "PUT" => "PUT",
-        "PATCH" => "PATCH",
-        "DELETE" => "DELETE",
-        "HEAD" => "HEAD",
-        "OPTIONS" => "OPTIONS",
-        _ => "other",
-    }
+        .layer(axum::middleware::from_fn(observe::observe))
 }

@@ -9,7 +9,7 @@ use keyplane_core::service::{ReportLeak, Verdict, VerifyKey};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
-use crate::request_id::RequestId;
+use crate::observe::RequestId;
 use crate::AppState;
 use keyplane_api::problem::Problem;
 use keyplane_api::verify::LeakReceived;
