@@ -14,11 +14,11 @@ const MAX_LEN: usize = 64;
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $code:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         // Checked when read from a body or query too, so an unchecked string
         // (say, a pasted key) never reaches a "not found" message.
-        #[serde(try_from = "String", into = "String")]
+        #[serde(try_from = "String")]
         #[cfg_attr(feature = "openapi", schema(value_type = String, example = $prefix))]
         pub struct $name(String);
 
@@ -63,6 +63,14 @@ macro_rules! id_type {
         impl From<$name> for String {
             fn from(value: $name) -> Self {
                 value.0
+            }
+        }
+
+        // Written as the string it holds, without the copy `into = "String"`
+        // would make: ids are in every verify answer.
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
             }
         }
 

@@ -8,6 +8,7 @@ use axum::Router;
 use keyplane_core::clock::Clock;
 use keyplane_core::Keyplane;
 
+mod answer;
 pub mod auth;
 mod error;
 mod extract;

@@ -7,6 +7,7 @@ use axum::{Extension, Json};
 use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{ReportLeak, Verdict, VerifyKey};
 
+use crate::answer::JsonAnswer;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::observe::RequestId;
@@ -21,8 +22,8 @@ use keyplane_api::verify::LeakReceived;
 pub async fn verify(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<VerifyKey>,
-) -> Result<Json<Verdict>, ApiError> {
-    Ok(Json(state.keyplane.verify(req).await?))
+) -> Result<JsonAnswer<Verdict>, ApiError> {
+    Ok(JsonAnswer(state.keyplane.verify(req).await?))
 }
 
 /// Who holds this key (`Authorization: Bearer <key>`).
@@ -31,7 +32,7 @@ pub async fn verify(
 pub async fn whoami(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Verdict>, ApiError> {
+) -> Result<JsonAnswer<Verdict>, ApiError> {
     // The scheme is case-insensitive (RFC 9110); the key is everything after.
     let bearer = headers
         .get(header::AUTHORIZATION)
@@ -47,7 +48,7 @@ pub async fn whoami(
         )
         .challenge("Bearer"));
     };
-    Ok(Json(state.keyplane.whoami(key).await?))
+    Ok(JsonAnswer(state.keyplane.whoami(key).await?))
 }
 
 /// Report a leaked key. Anyone may; the answer is the same whether or not
