@@ -1,9 +1,11 @@
 //! Verify on the hot path, in process: a valid key on the embedded store
-//! (file-backed, as `keyplane serve` runs it), a malformed key (rejected by
-//! the checksum before any lookup), and a bare SHA-256 of a key as the
-//! baseline every figure is divided by, measured in the same run.
+//! (file-backed, as `keyplane serve` runs it) without the verify cache and
+//! with it (a hit), a malformed key (rejected by the checksum before any
+//! lookup), and a bare SHA-256 of a key as the baseline every figure is
+//! divided by, measured in the same run.
 //!
-//! Run with `cargo bench -p keyplane-tests --bench verify`.
+//! Run with `cargo bench -p keyplane-tests --bench verify` (or
+//! `tests/bench/run`, which prints the table with the HTTP figures).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::sync::Arc;
@@ -11,7 +13,8 @@ use std::time::Duration;
 
 use criterion::{black_box, Criterion};
 use keyplane_core::key_format::{ApiKey, KeyEnv};
-use keyplane_core::service::VerifyKey;
+use keyplane_core::service::{VerifyCacheSettings, VerifyKey};
+use keyplane_core::Keyplane;
 use keyplane_store::EmbeddedStore;
 use keyplane_tests::{workspace_key, World, ADMIN};
 
@@ -36,17 +39,22 @@ fn main() {
     malformed[20] = if malformed[20] == b'a' { b'b' } else { b'a' };
     let malformed = String::from_utf8(malformed).unwrap();
 
-    let verify = |text: &str| {
+    let cached = world
+        .keyplane
+        .clone()
+        .with_verify_cache(VerifyCacheSettings::default());
+    let verify = |keyplane: &Keyplane, text: &str| {
         let request = VerifyKey {
             key: ApiKey::from_plaintext(text),
-            permissions: vec![],
+            permissions: vec!["models:gpt-4o".to_owned()],
             workspace_id: None,
             cost: None,
         };
-        runtime.block_on(world.keyplane.verify(request)).unwrap()
+        runtime.block_on(keyplane.verify(request)).unwrap()
     };
-    assert!(verify(&valid).valid);
-    assert!(!verify(&malformed).valid);
+    assert!(verify(&world.keyplane, &valid).valid);
+    assert!(verify(&cached, &valid).valid);
+    assert!(!verify(&world.keyplane, &malformed).valid);
 
     let mut criterion = Criterion::default()
         .warm_up_time(Duration::from_millis(500))
@@ -61,22 +69,26 @@ fn main() {
     measure("baseline_sha256_of_key", &mut || {
         black_box(black_box(&baseline_key).hash());
     });
+    // What driving any future costs here, to read the rows below against.
+    measure("runtime_block_on_ready_future", &mut || {
+        black_box(runtime.block_on(async { black_box(1) }));
+    });
     measure("verify_malformed_key", &mut || {
-        black_box(verify(black_box(&malformed)));
+        black_box(verify(&world.keyplane, black_box(&malformed)));
     });
     measure("verify_valid_key_embedded_store", &mut || {
-        black_box(verify(black_box(&valid)));
+        black_box(verify(&world.keyplane, black_box(&valid)));
+    });
+    measure("verify_valid_key_cache_hit", &mut || {
+        black_box(verify(&cached, black_box(&valid)));
     });
 
     let baseline = results[0].1;
-    println!(
-        "\n{:<36} {:>12} {:>10}",
-        "benchmark", "ns/call", "x baseline"
-    );
+    println!("\n| in process | ns per call | × SHA-256 of a key |\n|---|---:|---:|");
     for (name, ns) in &results {
         match (ns, baseline) {
-            (Some(ns), Some(base)) => println!("{name:<36} {ns:>12.0} {:>10.1}", ns / base),
-            _ => println!("{name:<36} {:>12} {:>10}", "n/a", "n/a"),
+            (Some(ns), Some(base)) => println!("| {name} | {ns:.0} | {:.1} |", ns / base),
+            _ => println!("| {name} | n/a | n/a |"),
         }
     }
 }

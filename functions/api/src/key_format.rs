@@ -133,8 +133,8 @@ impl ApiKey {
             return Err(MalformedKey::BadAlphabet);
         }
         let (signed, checksum) = text.split_at(text.len() - CHECKSUM_LEN);
-        let expected = encode_checksum(crc32fast::hash(signed.as_bytes()));
-        if !bool::from(expected.as_bytes().ct_eq(checksum.as_bytes())) {
+        let expected = checksum_digits(crc32fast::hash(signed.as_bytes()));
+        if !bool::from(expected.as_slice().ct_eq(checksum.as_bytes())) {
             return Err(MalformedKey::BadChecksum);
         }
         Ok(env)
@@ -260,13 +260,18 @@ pub fn contains_key(text: &str) -> bool {
     })
 }
 
-fn encode_checksum(mut value: u32) -> String {
+fn encode_checksum(value: u32) -> String {
+    checksum_digits(value).iter().map(|&b| b as char).collect()
+}
+
+/// The checksum's base-62 digits, without a `String` (checked on every verify).
+fn checksum_digits(mut value: u32) -> [u8; CHECKSUM_LEN] {
     let mut out = [b'0'; CHECKSUM_LEN];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    out.iter().map(|&b| b as char).collect()
+    out
 }
 
 /// SHA-256 of a key. Not secret (keys have ~190 bits of entropy, so the hash

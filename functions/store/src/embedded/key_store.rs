@@ -64,9 +64,7 @@ impl KeyStore for EmbeddedStore {
         org: &OrgId,
         id: &WorkspaceId,
     ) -> Result<Option<Workspace>, StoreError> {
-        let (org, id) = (org.clone(), id.clone());
-        self.read(move |txn| tenancy::get_workspace(txn, &org, &id))
-            .await
+        self.point_read(|txn| tenancy::get_workspace(txn, org, id))
     }
 
     async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>, StoreError> {
@@ -143,8 +141,7 @@ impl KeyStore for EmbeddedStore {
     }
 
     async fn get_secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError> {
-        let hash = *hash;
-        self.read(move |txn| keys::get_secret(txn, &hash)).await
+        self.point_read(|txn| keys::get_secret(txn, hash))
     }
 
     async fn spend_credits(

@@ -9,7 +9,8 @@
 //! condition aborts the transaction, so nothing is written.
 //!
 //! redb is blocking, so each transaction runs on tokio's blocking pool rather
-//! than stalling the async workers.
+//! than stalling the async workers — except the verify path's point reads,
+//! which are cheaper than the hand-off ([`EmbeddedStore::point_read`]).
 
 mod audit;
 mod codec;
@@ -96,6 +97,19 @@ impl EmbeddedStore {
             op(&txn)
         })
         .await
+    }
+
+    /// Runs a point read (one lookup by key) on the calling task. redb
+    /// answers it from its page cache in a few microseconds, far less than
+    /// the hand-off to the blocking pool costs (about 30 µs per verify,
+    /// measured by `tests/bench/run`); a page not in memory blocks this
+    /// worker for one file read. Only the verify path's reads use it.
+    fn point_read<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&ReadTransaction) -> TxResult<T>,
+    {
+        let run = || op(&self.db.begin_read()?);
+        run().map_err(StoreError::from)
     }
 
     /// Runs `op` in one write transaction on the blocking pool, committing
