@@ -31,6 +31,9 @@ use keyplane_tests::secret_rotation::{bound_key, start_rotation, BoundKey, STEPS
 use keyplane_tests::{caller, principal, workspace_key, World, ADMIN, ROTATOR};
 use serde_json::{json, Value};
 
+/// The authorizer's verify cache bound in the revoke test.
+const CACHE_TTL_MS: u64 = 1_000;
+
 /// Cold starts measured per function: enough for a median that one slow
 /// spawn on a busy two-core machine does not decide.
 const COLD_STARTS: usize = 5;
@@ -309,7 +312,12 @@ async fn the_authorizer_lets_a_valid_key_through_and_denies_it_once_revoked() {
         return;
     };
     let key = deployment.bound_key(false).await;
-    let authorizer = deployment.spawn("authorizer").await;
+    let authorizer = deployment
+        .function("authorizer")
+        .env("KEYPLANE_VERIFY_CACHE_TTL_MS", CACHE_TTL_MS.to_string())
+        .spawn()
+        .await
+        .expect("spawn authorizer");
     let bearer = format!("Bearer {}", key.plaintext.expose());
 
     let policy = authorizer
@@ -328,12 +336,23 @@ async fn the_authorizer_lets_a_valid_key_through_and_denies_it_once_revoked() {
         .await
         .expect("answered");
     assert_eq!(simple["isAuthorized"], true, "{simple}");
+    // The first invocation wrote the key's last use before it returned (the
+    // container may freeze after), not on the verify itself.
+    let seen = deployment
+        .keyplane
+        .get_key(&caller(ADMIN), &key.id)
+        .await
+        .expect("get key");
+    assert!(seen.last_used_at.is_some(), "no last use recorded");
 
     deployment
         .keyplane
         .revoke_key(&caller(ADMIN), &key.id)
         .await
         .expect("revoke");
+    // A revoke made elsewhere reaches a warm authorizer within its verify
+    // cache's staleness bound.
+    tokio::time::sleep(Duration::from_millis(CACHE_TTL_MS + 100)).await;
     let policy = authorizer
         .invoke(token_event(&bearer))
         .await

@@ -174,3 +174,38 @@ fn the_rotator_reads_the_same_admins_as_the_api() {
     let err = rotator(&[]).expect_err("no principal");
     assert_eq!(err.variable, "KEYPLANE_ROTATION_PRINCIPAL");
 }
+
+#[test]
+fn the_verify_cache_and_last_use_default_and_can_be_tuned_or_turned_off() {
+    use std::time::Duration;
+
+    use keyplane_core::service::{LastUseSettings, VerifyCacheSettings};
+
+    let defaults = api(&[]).expect("valid").hot_path;
+    assert_eq!(defaults.cache, VerifyCacheSettings::default());
+    assert_eq!(defaults.last_use, LastUseSettings::default());
+
+    let tuned = authorizer(&[
+        ("KEYPLANE_VERIFY_CACHE_TTL_MS", "250"),
+        ("KEYPLANE_VERIFY_CACHE_ENTRIES", "50000"),
+        ("KEYPLANE_LAST_USED_FLUSH_SECS", "0"),
+    ])
+    .expect("valid")
+    .hot_path;
+    assert_eq!(tuned.cache.ttl, Duration::from_millis(250));
+    assert_eq!(tuned.cache.capacity, 50_000);
+    assert!(!tuned.last_use.enabled());
+    let off = api(&[("KEYPLANE_VERIFY_CACHE_TTL_MS", "0")]).expect("valid");
+    assert!(!off.hot_path.cache.enabled());
+
+    for (variable, value) in [
+        ("KEYPLANE_VERIFY_CACHE_TTL_MS", "300001"),
+        ("KEYPLANE_VERIFY_CACHE_TTL_MS", "5s"),
+        ("KEYPLANE_VERIFY_CACHE_ENTRIES", "0"),
+        ("KEYPLANE_LAST_USED_FLUSH_SECS", "-1"),
+    ] {
+        let err = api(&[(variable, value)]).expect_err(value);
+        assert_eq!(err.variable, variable);
+        assert!(err.message.starts_with("must be a whole number from "), "{err}");
+    }
+}

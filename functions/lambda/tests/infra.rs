@@ -9,7 +9,8 @@ use std::path::Path;
 use hcl::{Block, Body, Expression, ObjectKey, TraversalOperator};
 use keyplane_lambda::config::{
     ApiConfig, AuthorizerConfig, Env, FunctionConfig, KEYPLANE_ADMINS, KEYPLANE_KEY_ENV,
-    KEYPLANE_LOG, KEYPLANE_ROUTE_PERMISSIONS, KEYPLANE_TABLE, KEYPLANE_USAGE_REPORTERS,
+    KEYPLANE_LAST_USED_FLUSH_SECS, KEYPLANE_LOG, KEYPLANE_ROUTE_PERMISSIONS, KEYPLANE_TABLE,
+    KEYPLANE_USAGE_REPORTERS, KEYPLANE_VERIFY_CACHE_ENTRIES, KEYPLANE_VERIFY_CACHE_TTL_MS,
 };
 use keyplane_lambda::rotator::{
     RotatorFunctionConfig, KEYPLANE_ROTATION_GRACE_SECONDS, KEYPLANE_ROTATION_PRINCIPAL,
@@ -165,6 +166,9 @@ fn sample(variable: &str) -> &'static str {
         v if v == KEYPLANE_ROUTE_PERMISSIONS => r#"{"GET /orders/{id}": ["orders:read"]}"#,
         v if v == KEYPLANE_ROTATION_PRINCIPAL => "arn:aws:iam::111111111111:role/keyplane-rotator",
         v if v == KEYPLANE_ROTATION_GRACE_SECONDS => "7200",
+        v if v == KEYPLANE_VERIFY_CACHE_TTL_MS => "5000",
+        v if v == KEYPLANE_VERIFY_CACHE_ENTRIES => "10000",
+        v if v == KEYPLANE_LAST_USED_FLUSH_SECS => "60",
         other => panic!("the module sets {other}, which no function reads"),
     }
 }
@@ -197,6 +201,11 @@ fn each_function_gets_exactly_the_environment_it_validates() {
             .collect::<BTreeSet<_>>()
     };
     let common = [KEYPLANE_TABLE, KEYPLANE_LOG];
+    let hot_path = [
+        KEYPLANE_VERIFY_CACHE_TTL_MS,
+        KEYPLANE_VERIFY_CACHE_ENTRIES,
+        KEYPLANE_LAST_USED_FLUSH_SECS,
+    ];
 
     let api = per_function("api");
     assert_eq!(
@@ -204,6 +213,7 @@ fn each_function_gets_exactly_the_environment_it_validates() {
         expected(
             &[
                 &common[..],
+                &hot_path[..],
                 &[KEYPLANE_ADMINS, KEYPLANE_USAGE_REPORTERS, KEYPLANE_KEY_ENV]
             ]
             .concat()
@@ -212,7 +222,7 @@ fn each_function_gets_exactly_the_environment_it_validates() {
     let authorizer = per_function("authorizer");
     assert_eq!(
         authorizer,
-        expected(&[&common[..], &[KEYPLANE_ROUTE_PERMISSIONS]].concat())
+        expected(&[&common[..], &hot_path[..], &[KEYPLANE_ROUTE_PERMISSIONS]].concat())
     );
     let rotator = per_function("rotator");
     assert_eq!(

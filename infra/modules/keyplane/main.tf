@@ -16,13 +16,19 @@ locals {
     KEYPLANE_TABLE = local.table_name
     KEYPLANE_LOG   = var.log_filter
   }
+  # The functions that verify keys.
+  hot_path_environment = {
+    KEYPLANE_VERIFY_CACHE_TTL_MS  = tostring(var.verify_cache_ttl_ms)
+    KEYPLANE_VERIFY_CACHE_ENTRIES = tostring(var.verify_cache_entries)
+    KEYPLANE_LAST_USED_FLUSH_SECS = tostring(var.last_used_flush_seconds)
+  }
   environment = {
-    api = merge(local.common_environment, {
+    api = merge(local.common_environment, local.hot_path_environment, {
       KEYPLANE_ADMINS          = join(",", var.admins)
       KEYPLANE_USAGE_REPORTERS = join(",", var.usage_reporters)
       KEYPLANE_KEY_ENV         = var.key_env
     })
-    authorizer = merge(local.common_environment, {
+    authorizer = merge(local.common_environment, local.hot_path_environment, {
       KEYPLANE_ROUTE_PERMISSIONS = jsonencode(var.route_permissions)
     })
     rotator = merge(local.common_environment, {

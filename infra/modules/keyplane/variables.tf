@@ -137,6 +137,39 @@ variable "authorizer_cache_ttl_seconds" {
   }
 }
 
+variable "verify_cache_ttl_ms" {
+  description = "How long a warm api or authorizer container may answer a verify from memory. A revoke, disable, roll or leak report reaches every container within this bound; 0 turns the cache off (one DynamoDB read per verify)."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.verify_cache_ttl_ms >= 0 && var.verify_cache_ttl_ms <= 300000 && floor(var.verify_cache_ttl_ms) == var.verify_cache_ttl_ms
+    error_message = "verify_cache_ttl_ms must be a whole number from 0 to 300000."
+  }
+}
+
+variable "verify_cache_entries" {
+  description = "Verify answers each container keeps in memory (a few hundred bytes each)."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.verify_cache_entries >= 1 && var.verify_cache_entries <= 10000000 && floor(var.verify_cache_entries) == var.verify_cache_entries
+    error_message = "verify_cache_entries must be a whole number from 1 to 10000000."
+  }
+}
+
+variable "last_used_flush_seconds" {
+  description = "Least seconds between two writes of keys' last use by one container: plain verifies never write; each container writes each key it saw at most once per interval, at the end of an invocation. 0 stops recording last use of plain verifies."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.last_used_flush_seconds >= 0 && var.last_used_flush_seconds <= 86400 && floor(var.last_used_flush_seconds) == var.last_used_flush_seconds
+    error_message = "last_used_flush_seconds must be a whole number from 0 to 86400."
+  }
+}
+
 variable "throttling_burst_limit" {
   description = "Burst limit of the Keyplane HTTP API's default stage."
   type        = number
