@@ -14,22 +14,25 @@
 use std::time::Duration;
 
 use chrono::Duration as Span;
+use keyplane_core::clock::Clock;
 use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{
-    ActivateKey, CreateKey, LastUseSettings, PatchKey, ReportLeak, VerifyCacheSettings,
-    VerifyCode, VerifyKey,
+    ActivateKey, CreateKey, LastUseSettings, PatchKey, ReportLeak, VerifyCacheSettings, VerifyCode,
+    VerifyKey,
 };
-use keyplane_core::clock::Clock;
 use keyplane_core::Keyplane;
 use keyplane_tests::{caller, workspace_key, World, ADMIN};
 
 const TTL: Duration = Duration::from_secs(5);
 
 fn cached(world: &World) -> Keyplane {
-    world.keyplane.clone().with_verify_cache(VerifyCacheSettings {
-        ttl: TTL,
-        capacity: 100,
-    })
+    world
+        .keyplane
+        .clone()
+        .with_verify_cache(VerifyCacheSettings {
+            ttl: TTL,
+            capacity: 100,
+        })
 }
 
 async fn code(keyplane: &Keyplane, key: &ApiKey) -> VerifyCode {
@@ -57,7 +60,10 @@ fn ttl() -> Span {
 async fn a_revoke_made_elsewhere_takes_effect_within_the_bound() {
     let world = World::new();
     let (org, ws) = world.org().await;
-    let key = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
+    let key = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
     let cached = cached(&world);
     assert_eq!(code(&cached, &key.key).await, VerifyCode::Valid);
 
@@ -85,12 +91,21 @@ async fn own_revoke_disable_and_leak_report_take_effect_at_once() {
     let cached = cached(&world);
     let admin = caller(ADMIN);
 
-    let revoked = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
+    let revoked = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
     assert_eq!(code(&cached, &revoked.key).await, VerifyCode::Valid);
-    cached.revoke_key(&admin, &revoked.view.id).await.expect("revoke");
+    cached
+        .revoke_key(&admin, &revoked.view.id)
+        .await
+        .expect("revoke");
     assert_eq!(code(&cached, &revoked.key).await, VerifyCode::Revoked);
 
-    let disabled = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
+    let disabled = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
     assert_eq!(code(&cached, &disabled.key).await, VerifyCode::Valid);
     let disable = PatchKey {
         enabled: Some(false),
@@ -102,7 +117,10 @@ async fn own_revoke_disable_and_leak_report_take_effect_at_once() {
         .expect("disable");
     assert_eq!(code(&cached, &disabled.key).await, VerifyCode::Disabled);
 
-    let leaked = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
+    let leaked = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
     assert_eq!(code(&cached, &leaked.key).await, VerifyCode::Valid);
     let report = ReportLeak {
         key: ApiKey::from_plaintext(leaked.key.expose()),
@@ -158,7 +176,10 @@ async fn credits_stay_exact_through_the_cache() {
     };
     let key = world.create(ADMIN, metered).await.expect("create");
     let cached = cached(&world);
-    assert_eq!(verify(&cached, &key.key, Some(1)).await, (VerifyCode::Valid, Some(1)));
+    assert_eq!(
+        verify(&cached, &key.key, Some(1)).await,
+        (VerifyCode::Valid, Some(1))
+    );
     // Spent elsewhere meanwhile: the cache must not hide it.
     assert_eq!(
         verify(&world.keyplane, &key.key, Some(1)).await,
@@ -174,7 +195,10 @@ async fn credits_stay_exact_through_the_cache() {
 async fn a_zero_bound_turns_the_cache_off() {
     let world = World::new();
     let (org, ws) = world.org().await;
-    let key = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
+    let key = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
     let uncached = world
         .keyplane
         .clone()
@@ -195,8 +219,14 @@ async fn a_zero_bound_turns_the_cache_off() {
 async fn last_use_is_written_by_a_flush_at_most_once_per_interval() {
     let world = World::new();
     let (org, ws) = world.org().await;
-    let key = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
-    let other = world.create(ADMIN, workspace_key(&org, &ws)).await.expect("create");
+    let key = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
+    let other = world
+        .create(ADMIN, workspace_key(&org, &ws))
+        .await
+        .expect("create");
     let noting = world.keyplane.clone().with_last_use(LastUseSettings {
         interval: Duration::from_secs(60),
         capacity: 100,

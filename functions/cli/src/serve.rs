@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use keyplane_core::clock::{Clock, SystemClock};
-use keyplane_core::store::KeyStore;
 use keyplane_core::service::{LastUseSettings, VerifyCacheSettings};
+use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
 use keyplane_http::AppState;
 use keyplane_store::{DynamoStore, EmbeddedStore};

@@ -12,8 +12,8 @@ mod answer;
 pub mod auth;
 mod error;
 mod extract;
-mod openapi;
 mod observe;
+mod openapi;
 mod routes;
 
 pub use error::{ApiError, PROBLEM_JSON};

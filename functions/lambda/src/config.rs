@@ -140,7 +140,10 @@ impl Env {
             )
         };
         let value: u128 = text.parse().map_err(|_| problem())?;
-        range.contains(&value).then_some(Some(value)).ok_or_else(problem)
+        range
+            .contains(&value)
+            .then_some(Some(value))
+            .ok_or_else(problem)
     }
 
     /// A comma-separated list of IAM principal ARNs; unset is empty.

@@ -206,6 +206,9 @@ fn the_verify_cache_and_last_use_default_and_can_be_tuned_or_turned_off() {
     ] {
         let err = api(&[(variable, value)]).expect_err(value);
         assert_eq!(err.variable, variable);
-        assert!(err.message.starts_with("must be a whole number from "), "{err}");
+        assert!(
+            err.message.starts_with("must be a whole number from "),
+            "{err}"
+        );
     }
 }

@@ -328,13 +328,24 @@ async fn with_the_cache_a_hit_reads_nothing_and_last_use_is_flushed_once() {
     let unknown = ApiKey::mint(KeyEnv::Test);
     world.calls.take();
 
-    for (key, code) in [(&plain.key, VerifyCode::Valid), (&unknown, VerifyCode::NotFound)] {
+    for (key, code) in [
+        (&plain.key, VerifyCode::Valid),
+        (&unknown, VerifyCode::NotFound),
+    ] {
         assert_eq!(world.verify(key, None).await.code, code);
-        assert_eq!(world.calls.take(), names(&["GetItem"]), "first verify of {code:?}");
+        assert_eq!(
+            world.calls.take(),
+            names(&["GetItem"]),
+            "first verify of {code:?}"
+        );
         for _ in 0..5 {
             assert_eq!(world.verify(key, None).await.code, code);
         }
-        assert_eq!(world.calls.take(), names(&[]), "cached verifies of {code:?}");
+        assert_eq!(
+            world.calls.take(),
+            names(&[]),
+            "cached verifies of {code:?}"
+        );
     }
 
     // The first flush is due at once: one write, for the one used key.
@@ -342,7 +353,11 @@ async fn with_the_cache_a_hit_reads_nothing_and_last_use_is_flushed_once() {
     assert_eq!(world.calls.take(), names(&["UpdateItem"]));
     world.verify(&plain.key, None).await;
     world.keyplane.flush_last_used_if_due().await;
-    assert_eq!(world.calls.take(), names(&[]), "a flush within the interval");
+    assert_eq!(
+        world.calls.take(),
+        names(&[]),
+        "a flush within the interval"
+    );
 
     // Past the staleness bound, one read again; past the interval, one write.
     world.clock.advance(Span::seconds(60));
@@ -363,7 +378,10 @@ async fn with_the_cache_a_hit_reads_nothing_and_last_use_is_flushed_once() {
         .await
         .expect("revoke");
     world.calls.take();
-    assert_eq!(world.verify(&plain.key, None).await.code, VerifyCode::Revoked);
+    assert_eq!(
+        world.verify(&plain.key, None).await.code,
+        VerifyCode::Revoked
+    );
     assert_eq!(world.calls.take(), names(&["GetItem"]));
 }
 

@@ -53,6 +53,9 @@ impl Default for LastUseSettings {
     }
 }
 
+/// A key and when it was last used.
+type Use = (KeyId, DateTime<Utc>);
+
 /// What one flush did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FlushReport {
@@ -112,11 +115,7 @@ impl LastUse {
 
     /// Takes the noted uses if a flush is due at `now` (or `force`), and
     /// marks the flush as done.
-    pub(super) fn take(
-        &self,
-        now: DateTime<Utc>,
-        force: bool,
-    ) -> Option<(Vec<(KeyId, DateTime<Utc>)>, u64)> {
+    pub(super) fn take(&self, now: DateTime<Utc>, force: bool) -> Option<(Vec<Use>, u64)> {
         let mut noted = self.lock();
         let due = noted
             .last_flush
@@ -131,7 +130,7 @@ impl LastUse {
 
     /// Puts back uses a failed flush could not write, unless a later use
     /// of the same key was noted meanwhile.
-    pub(super) fn restore(&self, failed: Vec<(KeyId, DateTime<Utc>)>) {
+    pub(super) fn restore(&self, failed: Vec<Use>) {
         let mut noted = self.lock();
         for (key, at) in failed {
             let last = noted.uses.entry(key).or_insert(at);

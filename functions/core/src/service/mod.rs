@@ -30,9 +30,9 @@ pub use keyplane_api::usage::{KeyUsage, ReportUsage, UsageRange};
 pub use keyplane_api::verify::{ReportLeak, Verdict, VerifyCode, VerifyKey};
 pub use keys::{CreateOutcome, CreatedKey, MAX_CREDITS};
 pub use last_use::{FlushReport, LastUseSettings};
-pub use verify_cache::VerifyCacheSettings;
 pub use lifecycle::{RollOutcome, RolledKey};
 pub use rotation::Rotation;
+pub use verify_cache::VerifyCacheSettings;
 
 use std::fmt;
 use std::sync::Arc;
