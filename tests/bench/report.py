@@ -1,11 +1,13 @@
 """Turns the wrk outputs of tests/bench/run into one Markdown table.
 
-Usage: report.py <dir> <name>... ; each <dir>/<name>.wrk is wrk's output
-(run with --latency) and <dir>/<name>.label its row label. The first name
-is the baseline every ratio is divided by.
+Usage: report.py <dir> <name>... ; each <dir>/<name>.<round>.wrk is wrk's
+output (run with --latency) for one round and <dir>/<name>.label the row
+label. Each figure is the median over rounds. The first name is the
+baseline every ratio is divided by.
 """
 import pathlib
 import re
+import statistics
 import sys
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -31,10 +33,20 @@ def parse(path):
     }
 
 
+def medians(root, name):
+    runs = [parse(path) for path in sorted(root.glob(f"{name}.*.wrk"))]
+    if not runs:
+        sys.exit(f"no wrk output for {name}")
+    merged = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99")}
+    merged["non2xx"] = sum(r["non2xx"] for r in runs)
+    merged["errors"] = "; ".join(r["errors"] for r in runs if r["errors"])
+    return merged
+
+
 def main():
     root = pathlib.Path(sys.argv[1])
     names = sys.argv[2:]
-    rows = [(n, (root / f"{n}.label").read_text().strip(), parse(root / f"{n}.wrk")) for n in names]
+    rows = [(n, (root / f"{n}.label").read_text().strip(), medians(root, n)) for n in names]
     base = rows[0][2]
     print("| endpoint | rps | p50 ms | p99 ms | × hello rps | p99 ÷ hello p99 |")
     print("|---|---:|---:|---:|---:|---:|")
