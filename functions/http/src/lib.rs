@@ -79,5 +79,5 @@ pub fn app(state: AppState) -> Router {
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .with_state(state)
-        .layer(axum::middleware::from_fn(observe::observe))
+        .layer(observe::ObserveLayer)
 }
