@@ -91,22 +91,24 @@ async fn own_revoke_disable_and_leak_report_take_effect_at_once() {
     let cached = cached(&world);
     let admin = caller(ADMIN);
 
-    let revoked = world
-        .create(ADMIN, workspace_key(&org, &ws))
-        .await
-        .expect("create");
-    assert_eq!(code(&cached, &revoked.key).await, VerifyCode::Valid);
+    // A fresh key, its valid answer now cached.
+    let cached_valid = || async {
+        let created = world
+            .create(ADMIN, workspace_key(&org, &ws))
+            .await
+            .expect("create");
+        assert_eq!(code(&cached, &created.key).await, VerifyCode::Valid);
+        created
+    };
+
+    let revoked = cached_valid().await;
     cached
         .revoke_key(&admin, &revoked.view.id)
         .await
         .expect("revoke");
     assert_eq!(code(&cached, &revoked.key).await, VerifyCode::Revoked);
 
-    let disabled = world
-        .create(ADMIN, workspace_key(&org, &ws))
-        .await
-        .expect("create");
-    assert_eq!(code(&cached, &disabled.key).await, VerifyCode::Valid);
+    let disabled = cached_valid().await;
     let disable = PatchKey {
         enabled: Some(false),
         ..PatchKey::default()
@@ -117,11 +119,7 @@ async fn own_revoke_disable_and_leak_report_take_effect_at_once() {
         .expect("disable");
     assert_eq!(code(&cached, &disabled.key).await, VerifyCode::Disabled);
 
-    let leaked = world
-        .create(ADMIN, workspace_key(&org, &ws))
-        .await
-        .expect("create");
-    assert_eq!(code(&cached, &leaked.key).await, VerifyCode::Valid);
+    let leaked = cached_valid().await;
     let report = ReportLeak {
         key: ApiKey::from_plaintext(leaked.key.expose()),
         source: None,

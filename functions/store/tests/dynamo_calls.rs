@@ -160,6 +160,20 @@ impl World {
         }
     }
 
+    /// Revokes `created`; the next verify answers `REVOKED` with one GetItem.
+    async fn revoke_then_verify_with_one_read(&self, created: &CreatedKey) {
+        self.keyplane
+            .revoke_key(&caller(ADMIN), &created.view.id)
+            .await
+            .expect("revoke");
+        self.calls.take();
+        assert_eq!(
+            self.verify(&created.key, None).await.code,
+            VerifyCode::Revoked
+        );
+        assert_eq!(self.calls.take(), names(&["GetItem"]));
+    }
+
     async fn verify(&self, key: &ApiKey, cost: Option<u64>) -> Verdict {
         self.keyplane
             .verify(verify_request(key, cost))
@@ -298,17 +312,7 @@ async fn verify_is_one_get_item_and_no_write() {
 
     // A revoke is seen by the very next verify (strongly consistent read),
     // which is still one GetItem.
-    world
-        .keyplane
-        .revoke_key(&caller(ADMIN), &plain.view.id)
-        .await
-        .expect("revoke");
-    world.calls.take();
-    assert_eq!(
-        world.verify(&plain.key, None).await.code,
-        VerifyCode::Revoked
-    );
-    assert_eq!(world.calls.take(), names(&["GetItem"]));
+    world.revoke_then_verify_with_one_read(&plain).await;
 }
 
 /// With the verify cache and last-use recording on (as in `keyplane serve`
@@ -372,17 +376,7 @@ async fn with_the_cache_a_hit_reads_nothing_and_last_use_is_flushed_once() {
     assert_eq!(stored.last_used_at, Some(world.clock.now()));
 
     // This instance's own revoke is seen by the very next verify.
-    world
-        .keyplane
-        .revoke_key(&caller(ADMIN), &plain.view.id)
-        .await
-        .expect("revoke");
-    world.calls.take();
-    assert_eq!(
-        world.verify(&plain.key, None).await.code,
-        VerifyCode::Revoked
-    );
-    assert_eq!(world.calls.take(), names(&["GetItem"]));
+    world.revoke_then_verify_with_one_read(&plain).await;
 }
 
 #[tokio::test]
