@@ -6,24 +6,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use common::failing_store::{FailingStore, Faults};
+use chrono::{DateTime, Utc};
 use common::{org_key, with, ws_key, TestApp, TestResponse, ADMIN};
-use keyplane_core::audit::AuditEvent;
-use keyplane_core::id::{KeyId, OrgId, WorkspaceId};
-use keyplane_core::key::{KeyRecord, SecretRecord};
-use keyplane_core::key_format::{ApiKey, KeyEnv, KeyHash};
-use keyplane_core::principal::Principal;
-use keyplane_core::store::{
-    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, NewKey, Page, StoreError,
-    UsageIncrement,
-};
-use keyplane_core::tenancy::{Membership, Organization, Workspace};
-use keyplane_core::usage::UsageRow;
-use keyplane_store::EmbeddedStore;
+use keyplane_core::id::{KeyId, OrgId};
+use keyplane_core::key_format::{ApiKey, KeyEnv};
 use serde_json::{json, Value};
 
 /// An org, workspaces `ws` and `other_ws`, and a workspace key in `ws`.
@@ -318,167 +308,8 @@ async fn a_leak_report_reveals_nothing_and_disables_a_real_key() {
     assert_verdict(&w.app.verify(&key).await, "DISABLED");
 }
 
-/// Which store calls fail.
-#[derive(Debug, Default)]
-struct Faults {
-    secrets: AtomicBool,
-    credits: AtomicBool,
-}
-
-/// The embedded store, with the verify path's reads and credit spends
-/// failing on demand.
-#[derive(Debug)]
-struct FailingStore {
-    inner: EmbeddedStore,
-    faults: Arc<Faults>,
-}
-
-fn injected() -> StoreError {
-    StoreError::Unavailable("injected".to_owned())
-}
-
-#[async_trait]
-impl KeyStore for FailingStore {
-    async fn create_organization(
-        &self,
-        org: &Organization,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.inner.create_organization(org, audit).await
-    }
-    async fn get_organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
-        self.inner.get_organization(id).await
-    }
-    async fn update_organization(
-        &self,
-        id: &OrgId,
-        name: Option<&str>,
-        key_quota: Option<u32>,
-        audit: &AuditEvent,
-    ) -> Result<Organization, StoreError> {
-        self.inner
-            .update_organization(id, name, key_quota, audit)
-            .await
-    }
-    async fn create_workspace(
-        &self,
-        workspace: &Workspace,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.inner.create_workspace(workspace, audit).await
-    }
-    async fn get_workspace(
-        &self,
-        org: &OrgId,
-        id: &WorkspaceId,
-    ) -> Result<Option<Workspace>, StoreError> {
-        self.inner.get_workspace(org, id).await
-    }
-    async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>, StoreError> {
-        self.inner.list_workspaces(org).await
-    }
-    async fn put_member(
-        &self,
-        member: &Membership,
-        expected_version: Option<u64>,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.inner.put_member(member, expected_version, audit).await
-    }
-    async fn personal_keys(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-    ) -> Result<Vec<KeyRecord>, StoreError> {
-        self.inner.personal_keys(org, principal).await
-    }
-    async fn get_member(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-    ) -> Result<Option<Membership>, StoreError> {
-        self.inner.get_member(org, principal).await
-    }
-    async fn list_members(&self, org: &OrgId) -> Result<Vec<Membership>, StoreError> {
-        self.inner.list_members(org).await
-    }
-    async fn delete_member(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.inner.delete_member(org, principal, audit).await
-    }
-    async fn create_key(&self, new: NewKey<'_>) -> Result<(), StoreError> {
-        self.inner.create_key(new).await
-    }
-    async fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
-        self.inner.get_key(id).await
-    }
-    async fn update_key(&self, update: KeyUpdate<'_>) -> Result<(), StoreError> {
-        self.inner.update_key(update).await
-    }
-    async fn list_keys(&self, query: &KeyQuery) -> Result<Page<KeyRecord>, StoreError> {
-        self.inner.list_keys(query).await
-    }
-    async fn get_secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError> {
-        if self.faults.secrets.load(Ordering::SeqCst) {
-            return Err(injected());
-        }
-        self.inner.get_secret(hash).await
-    }
-    async fn spend_credits(
-        &self,
-        key: &KeyId,
-        cost: u64,
-        at: DateTime<Utc>,
-    ) -> Result<CreditOutcome, StoreError> {
-        if self.faults.credits.load(Ordering::SeqCst) {
-            return Err(injected());
-        }
-        self.inner.spend_credits(key, cost, at).await
-    }
-    async fn touch_last_used(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
-        self.inner.touch_last_used(uses).await
-    }
-    async fn get_idempotency(
-        &self,
-        principal: &Principal,
-        token: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.inner.get_idempotency(principal, token).await
-    }
-    async fn record_usage(&self, usage: &UsageIncrement) -> Result<(), StoreError> {
-        self.inner.record_usage(usage).await
-    }
-    async fn query_usage(
-        &self,
-        key: &KeyId,
-        from: NaiveDate,
-        to: NaiveDate,
-    ) -> Result<Vec<UsageRow>, StoreError> {
-        self.inner.query_usage(key, from, to).await
-    }
-    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.inner.append_audit(event).await
-    }
-    async fn list_audit(
-        &self,
-        org: &OrgId,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> Result<Page<AuditEvent>, StoreError> {
-        self.inner.list_audit(org, cursor, limit).await
-    }
-}
-
 async fn failing_world() -> (World, Arc<Faults>) {
-    let faults = Arc::new(Faults::default());
-    let store = FailingStore {
-        inner: EmbeddedStore::in_memory().unwrap(),
-        faults: faults.clone(),
-    };
+    let (store, faults) = FailingStore::new();
     (world_on(TestApp::with_store(Arc::new(store))).await, faults)
 }
 

@@ -31,6 +31,8 @@ use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+pub mod failing_store;
+
 /// Name of the configured platform admin.
 pub const ADMIN: &str = "admin";
 /// Name of the configured usage reporter.
