@@ -341,3 +341,26 @@ fn the_first_start_explains_the_admin_credential_after_an_admin_command() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// A plain verify writes nothing on the request path; the server records
+/// the key's last use off it, here in its final flush on SIGTERM.
+#[test]
+fn a_plain_verify_records_last_use_by_a_flush_not_on_the_request() {
+    let server = Server::start();
+    let (org, ws) = server.org_and_workspace();
+    let (key, stderr) = create_key(&server, &org, &ws, &[]);
+    let key_id = key_id_in(&stderr);
+    server
+        .kp()
+        .arg("verify")
+        .write_stdin(format!("{key}\n"))
+        .assert()
+        .success();
+    let before = server.json(&["keys", "get", &key_id]);
+    assert!(before["last_used_at"].is_null(), "{before}");
+
+    let server = server.restart();
+    let after = server.json(&["keys", "get", &key_id]);
+    let used = after["last_used_at"].as_str().unwrap_or_default();
+    assert!(used.starts_with("20"), "{after}");
+}

@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use common::failing_store::{FailingStore, Faults};
 use chrono::{DateTime, Utc};
+use common::failing_store::{FailingStore, Faults};
 use common::{org_key, with, ws_key, TestApp, TestResponse, ADMIN};
 use keyplane_core::id::{KeyId, OrgId};
 use keyplane_core::key_format::{ApiKey, KeyEnv};

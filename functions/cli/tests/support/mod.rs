@@ -163,6 +163,23 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Stops the server as a service manager would (SIGTERM, then waits),
+    /// and starts a new one on the same data directory.
+    pub fn restart(mut self) -> Self {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}: {}", self.log());
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        drop(self);
+        Self::start_in(dir)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
