@@ -281,11 +281,10 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Records when keys were last used by verifies without a cost, off the
     /// request path: the last-use flusher calls it with each key at most
     /// once per interval. Touches only the store-maintained last use, never
-    /// moves it back within one adapter's own write, and skips keys that do
-    /// not exist. Two instances flushing the same key may settle by last
-    /// writer, so the stored time can lag by up to one flush interval.
-    /// Not atomic across keys: after an error, some may have been written
-    /// (writing them again is harmless).
+    /// moves it back (a flush that lost a race to a later use changes
+    /// nothing), and skips keys that do not exist. Not atomic across keys:
+    /// after an error, some may have been written (writing them again is
+    /// harmless).
     async fn touch_last_used(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError>;
 
     /// Looks up an idempotency record.

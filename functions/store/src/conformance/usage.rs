@@ -100,7 +100,8 @@ pub async fn usage_needs_the_key<S: KeyStore>(store: S) {
 }
 
 /// A last-use flush sets the last use of each existing key, leaves its
-/// credits alone, and skips a key that does not exist without creating it.
+/// credits alone, never moves a last use back, and skips a key that does
+/// not exist without creating it.
 pub async fn last_use_flush_touches_existing_keys_only<S: KeyStore>(store: S) {
     let org = given_org(&store, 10).await;
     let metered = given_key(&store, KeyBuilder::new(&org.id).credits(7).build()).await;
@@ -129,13 +130,28 @@ pub async fn last_use_flush_touches_existing_keys_only<S: KeyStore>(store: S) {
         Some(Some(at(6)))
     );
     assert_eq!(stored(ghost).await, None);
-    // A later flush moves it on.
+    // A later flush moves it on; an earlier one (a flush that lost a race)
+    // does not move it back, after a flush or after a spend.
+    for (when, expected) in [(9, 9), (7, 9)] {
+        store
+            .touch_last_used(&[(plain.id.clone(), at(when))])
+            .await
+            .expect("touch_last_used");
+        assert_eq!(
+            stored(plain.id.clone()).await.map(|k| k.last_used_at),
+            Some(Some(at(expected)))
+        );
+    }
     store
-        .touch_last_used(&[(plain.id.clone(), at(9))])
+        .spend_credits(&metered.id, 1, at(20))
+        .await
+        .expect("spend");
+    store
+        .touch_last_used(&[(metered.id.clone(), at(15))])
         .await
         .expect("touch_last_used");
     assert_eq!(
-        stored(plain.id).await.map(|k| k.last_used_at),
-        Some(Some(at(9)))
+        stored(metered.id).await.map(|k| k.last_used_at),
+        Some(Some(at(20)))
     );
 }

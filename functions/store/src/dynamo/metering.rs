@@ -15,7 +15,7 @@ use super::items::{self, primary_key};
 use super::retry::Backoff;
 use super::schema::{
     key_pk, usage_first_sk, usage_last_sk, usage_sk, CREDITS_REMAINING, DAY, INPUT_TOKENS,
-    LAST_USED_AT, MODEL, OUTPUT_TOKENS, PK, REQUESTS, SK, STATS_SK,
+    LAST_USED_AT, LAST_USED_MS, MODEL, OUTPUT_TOKENS, PK, REQUESTS, SK, STATS_SK,
 };
 use super::txn::{self, exists, transact, Condition};
 use super::DynamoStore;
@@ -37,11 +37,11 @@ impl DynamoStore {
         at: DateTime<Utc>,
     ) -> Result<CreditOutcome, StoreError> {
         let mut expr = Expr::new();
-        let (credits, last_used) = (expr.name(CREDITS_REMAINING), expr.name(LAST_USED_AT));
+        let credits = expr.name(CREDITS_REMAINING);
         let cost = expr.value("cost", n(cost));
         let update = format!(
-            "SET {credits} = {credits} - {cost}, {last_used} = {}",
-            expr.value("at", items::last_used(at))
+            "SET {credits} = {credits} - {cost}, {}",
+            LastUsed::set(&mut expr, at).assignment
         );
         let enough = format!("{credits} >= {cost}");
 
@@ -95,9 +95,9 @@ impl DynamoStore {
     }
 
     /// Writes noted last uses: one conditional `UpdateItem` per key on its
-    /// stats item (a missing key is skipped, never created), a few at a
-    /// time. DynamoDB has no batched update, and the stored times' text
-    /// form does not sort, so the last writer wins.
+    /// stats item, a few at a time (DynamoDB has no batched update). The
+    /// condition skips a missing key (never creating one) and a last use
+    /// that is already later.
     pub(super) async fn touch(&self, uses: &[(KeyId, DateTime<Utc>)]) -> Result<(), StoreError> {
         // The futures are built before the stream: a closure inside it would
         // not be general enough over lifetimes for `async_trait`'s boxing.
@@ -116,10 +116,14 @@ impl DynamoStore {
             expression: key_exists,
             mut expr,
         } = exists();
-        let update = format!(
-            "SET {} = {}",
-            expr.name(LAST_USED_AT),
-            expr.value("at", items::last_used(at))
+        let last_used = LastUsed::set(&mut expr, at);
+        let update = format!("SET {}", last_used.assignment);
+        // Only forward: a flush that lost a race to a later use (another
+        // instance's flush, a spend, a usage report) changes nothing.
+        let forward = format!(
+            "{key_exists} AND (attribute_not_exists({ms}) OR {ms} < {at})",
+            ms = last_used.millis_name,
+            at = last_used.millis,
         );
         let sent = self
             .client
@@ -127,7 +131,7 @@ impl DynamoStore {
             .table_name(self.table())
             .set_key(Some(stats_key(key)))
             .update_expression(update)
-            .condition_expression(key_exists)
+            .condition_expression(forward)
             .set_expression_attribute_names(expr.names())
             .set_expression_attribute_values(expr.values())
             .send()
@@ -156,11 +160,7 @@ impl DynamoStore {
             expression: key_exists,
             mut expr,
         } = exists();
-        let touch = format!(
-            "SET {} = {}",
-            expr.name(LAST_USED_AT),
-            expr.value("at", items::last_used(usage.at))
-        );
+        let touch = format!("SET {}", LastUsed::set(&mut expr, usage.at).assignment);
         let mark = txn::update(
             table,
             stats_key(&usage.key_id),
@@ -218,6 +218,27 @@ impl DynamoStore {
             .iter()
             .map(items::usage_row_from)
             .collect()
+    }
+}
+
+/// The last use as an update sets it: the text clients read and the
+/// number conditions compare.
+struct LastUsed {
+    assignment: String,
+    millis_name: String,
+    millis: String,
+}
+
+impl LastUsed {
+    fn set(expr: &mut Expr, at: DateTime<Utc>) -> Self {
+        let (text_name, millis_name) = (expr.name(LAST_USED_AT), expr.name(LAST_USED_MS));
+        let text = expr.value("at", items::last_used(at));
+        let millis = expr.value("at_ms", n(at.timestamp_millis()));
+        Self {
+            assignment: format!("{text_name} = {text}, {millis_name} = {millis}"),
+            millis_name,
+            millis,
+        }
     }
 }
 

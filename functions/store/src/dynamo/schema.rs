@@ -97,6 +97,10 @@ pub const KEY_COUNT: &str = "key_count";
 pub const CREDITS_REMAINING: &str = "credits_remaining";
 /// Stats item: last use, RFC 3339 (S).
 pub const LAST_USED_AT: &str = "last_used_at";
+/// Stats item: the same last use in epoch milliseconds (N), written with
+/// it, so a last-use flush can refuse to move it back (the text does not
+/// sort).
+pub const LAST_USED_MS: &str = "last_used_ms";
 /// Secret item: the key it belongs to (S), for reading the table.
 pub const KEY_ID: &str = "key_id";
 /// Usage item: the UTC day (S, `yyyy-mm-dd`).
