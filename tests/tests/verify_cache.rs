@@ -13,12 +13,12 @@
 
 use std::time::Duration;
 
-use chrono::Duration as Span;
+use chrono::{DateTime, Duration as Span, Utc};
 use keyplane_core::clock::Clock;
 use keyplane_core::key_format::ApiKey;
 use keyplane_core::service::{
-    ActivateKey, CreateKey, LastUseSettings, PatchKey, ReportLeak, VerifyCacheSettings, VerifyCode,
-    VerifyKey,
+    ActivateKey, CreateKey, CreatedKey, LastUseSettings, PatchKey, ReportLeak, VerifyCacheSettings,
+    VerifyCode, VerifyKey,
 };
 use keyplane_core::Keyplane;
 use keyplane_tests::{caller, workspace_key, World, ADMIN};
@@ -52,18 +52,25 @@ async fn verify(keyplane: &Keyplane, key: &ApiKey, cost: Option<u64>) -> (Verify
     (verdict.code, verdict.credits_remaining)
 }
 
+/// A world with one workspace key, its request shaped by `shape` (given
+/// the clock's time).
+async fn world_with_key(
+    shape: impl FnOnce(CreateKey, DateTime<Utc>) -> CreateKey,
+) -> (World, CreatedKey) {
+    let world = World::new();
+    let (org, ws) = world.org().await;
+    let request = shape(workspace_key(&org, &ws), world.clock.now());
+    let key = world.create(ADMIN, request).await.expect("create");
+    (world, key)
+}
+
 fn ttl() -> Span {
     Span::from_std(TTL).expect("small")
 }
 
 #[tokio::test]
 async fn a_revoke_made_elsewhere_takes_effect_within_the_bound() {
-    let world = World::new();
-    let (org, ws) = world.org().await;
-    let key = world
-        .create(ADMIN, workspace_key(&org, &ws))
-        .await
-        .expect("create");
+    let (world, key) = world_with_key(|request, _| request).await;
     let cached = cached(&world);
     assert_eq!(code(&cached, &key.key).await, VerifyCode::Valid);
 
@@ -130,13 +137,11 @@ async fn own_revoke_disable_and_leak_report_take_effect_at_once() {
 
 #[tokio::test]
 async fn a_pending_key_activated_elsewhere_verifies_within_the_bound() {
-    let world = World::new();
-    let (org, ws) = world.org().await;
-    let pending = CreateKey {
+    let (world, key) = world_with_key(|request, _| CreateKey {
         activate: Some(false),
-        ..workspace_key(&org, &ws)
-    };
-    let key = world.create(ADMIN, pending).await.expect("create");
+        ..request
+    })
+    .await;
     let cached = cached(&world);
     assert_eq!(code(&cached, &key.key).await, VerifyCode::Pending);
     world
@@ -151,13 +156,11 @@ async fn a_pending_key_activated_elsewhere_verifies_within_the_bound() {
 
 #[tokio::test]
 async fn expiry_is_judged_on_every_verify_never_cached() {
-    let world = World::new();
-    let (org, ws) = world.org().await;
-    let expiring = CreateKey {
-        expires_at: Some(world.clock.now() + Span::seconds(1)),
-        ..workspace_key(&org, &ws)
-    };
-    let key = world.create(ADMIN, expiring).await.expect("create");
+    let (world, key) = world_with_key(|request, now| CreateKey {
+        expires_at: Some(now + Span::seconds(1)),
+        ..request
+    })
+    .await;
     let cached = cached(&world);
     assert_eq!(code(&cached, &key.key).await, VerifyCode::Valid);
     world.clock.advance(Span::seconds(1));
@@ -166,13 +169,11 @@ async fn expiry_is_judged_on_every_verify_never_cached() {
 
 #[tokio::test]
 async fn credits_stay_exact_through_the_cache() {
-    let world = World::new();
-    let (org, ws) = world.org().await;
-    let metered = CreateKey {
+    let (world, key) = world_with_key(|request, _| CreateKey {
         credits: Some(2),
-        ..workspace_key(&org, &ws)
-    };
-    let key = world.create(ADMIN, metered).await.expect("create");
+        ..request
+    })
+    .await;
     let cached = cached(&world);
     assert_eq!(
         verify(&cached, &key.key, Some(1)).await,
@@ -191,12 +192,7 @@ async fn credits_stay_exact_through_the_cache() {
 
 #[tokio::test]
 async fn a_zero_bound_turns_the_cache_off() {
-    let world = World::new();
-    let (org, ws) = world.org().await;
-    let key = world
-        .create(ADMIN, workspace_key(&org, &ws))
-        .await
-        .expect("create");
+    let (world, key) = world_with_key(|request, _| request).await;
     let uncached = world
         .keyplane
         .clone()
