@@ -115,7 +115,10 @@ impl Keyplane {
             permission::validate(wanted)?;
         }
         let hash = req.key.hash();
-        let Some(secret) = self.secret(&hash).await? else {
+        // One clock read for the whole verify: the cache's freshness, the
+        // judgement and the spend all use this instant.
+        let now = self.clock.now();
+        let Some(secret) = self.secret(&hash, now).await? else {
             return Ok(bare(VerifyCode::NotFound));
         };
         // Storage looked the item up by this hash; comparing again in
@@ -127,9 +130,12 @@ impl Keyplane {
                 "the key store returned an inconsistent answer",
             ));
         }
-        let now = self.clock.now();
         let mut code = judge(&secret, &req, now);
-        if code == VerifyCode::Valid && !self.reaches(&secret, req.workspace_id.as_ref()).await? {
+        if code == VerifyCode::Valid
+            && !self
+                .reaches(&secret, req.workspace_id.as_ref(), now)
+                .await?
+        {
             code = VerifyCode::Forbidden;
         }
         let mut verdict = about(code, &secret, req.workspace_id.clone());
@@ -162,6 +168,7 @@ impl Keyplane {
         &self,
         secret: &SecretRecord,
         workspace: Option<&WorkspaceId>,
+        now: DateTime<Utc>,
     ) -> Result<bool, Error> {
         let (Some(ws), KeyScope::Organization) = (workspace, &secret.scope) else {
             return Ok(true);
@@ -170,7 +177,6 @@ impl Keyplane {
         let Some(cache) = &self.verify_cache else {
             return Ok(self.store.get_workspace(org, ws).await?.is_some());
         };
-        let now = self.clock.now();
         if let Some(exists) = cache.workspace(org, ws, now) {
             return Ok(exists);
         }
@@ -183,11 +189,14 @@ impl Keyplane {
     /// The secret item for a hash: from the verify cache when it holds a
     /// fresh answer, else one store read (remembered). Store failures are
     /// never cached.
-    async fn secret(&self, hash: &KeyHash) -> Result<Option<Arc<SecretRecord>>, Error> {
+    async fn secret(
+        &self,
+        hash: &KeyHash,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Arc<SecretRecord>>, Error> {
         let Some(cache) = &self.verify_cache else {
             return Ok(self.store.get_secret(hash).await?.map(Arc::new));
         };
-        let now = self.clock.now();
         match cache.secret(hash, now) {
             Some(Lookup::Found(secret)) => return Ok(Some(secret)),
             Some(Lookup::Missing) => return Ok(None),
