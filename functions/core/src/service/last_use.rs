@@ -79,8 +79,7 @@ struct Noted {
 #[derive(Debug)]
 pub(super) struct LastUse {
     noted: Mutex<Noted>,
-    interval: chrono::Duration,
-    std_interval: Duration,
+    interval: Duration,
     capacity: usize,
 }
 
@@ -89,21 +88,18 @@ impl LastUse {
     pub(super) fn new(settings: LastUseSettings) -> Option<Self> {
         settings.enabled().then(|| Self {
             noted: Mutex::default(),
-            interval: chrono::Duration::from_std(settings.interval)
-                .unwrap_or(chrono::Duration::MAX),
-            std_interval: settings.interval,
+            interval: settings.interval,
             capacity: settings.capacity,
         })
     }
 
     pub(super) fn interval(&self) -> Duration {
-        self.std_interval
+        self.interval
     }
 
     pub(super) fn note(&self, key: &KeyId, at: DateTime<Utc>) {
         let mut noted = self.lock();
-        let capacity = self.capacity;
-        let full = noted.uses.len() >= capacity;
+        let full = noted.uses.len() >= self.capacity;
         match noted.uses.get_mut(key) {
             Some(last) => *last = (*last).max(at),
             None if full => noted.dropped += 1,
@@ -117,9 +113,12 @@ impl LastUse {
     /// marks the flush as done.
     pub(super) fn take(&self, now: DateTime<Utc>, force: bool) -> Option<(Vec<Use>, u64)> {
         let mut noted = self.lock();
-        let due = noted
-            .last_flush
-            .is_none_or(|last| now < last || now - last >= self.interval);
+        let due = noted.last_flush.is_none_or(|last| {
+            now < last
+                || (now - last)
+                    .to_std()
+                    .is_ok_and(|since| since >= self.interval)
+        });
         if !(due || force) || (noted.uses.is_empty() && noted.dropped == 0) {
             return None;
         }
