@@ -5,6 +5,7 @@
 
 pub mod lambda_functions;
 pub mod lambda_runtime_api;
+pub mod leak_scan;
 pub mod secret_rotation;
 
 use std::collections::BTreeMap;
