@@ -111,7 +111,10 @@ impl LeakScan {
         needles.push((Encoding::JsonEscaped, json_escaped(secret)));
         for alphabet in [Alphabet::Standard, Alphabet::UrlSafe] {
             for shift in 0..3 {
-                needles.push((alphabet.encoding(), base64_fragment(secret, shift, alphabet)));
+                needles.push((
+                    alphabet.encoding(),
+                    base64_fragment(secret, shift, alphabet),
+                ));
             }
         }
         let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
@@ -147,11 +150,14 @@ impl LeakScan {
         let mut found = Vec::new();
         for watched in &self.watched {
             for (encoding, needle) in &watched.needles {
-                found.extend(text.match_indices(needle.as_str()).map(|(offset, _)| Finding {
-                    plaintext: watched.hint.clone(),
-                    encoding: *encoding,
-                    offset,
-                }));
+                found.extend(
+                    text.match_indices(needle.as_str())
+                        .map(|(offset, _)| Finding {
+                            plaintext: watched.hint.clone(),
+                            encoding: *encoding,
+                            offset,
+                        }),
+                );
             }
         }
         found
@@ -239,7 +245,9 @@ impl Alphabet {
             Alphabet::Standard => {
                 b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
             }
-            Alphabet::UrlSafe => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            Alphabet::UrlSafe => {
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            }
         }
     }
 

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use axum::body::{to_bytes, Body};
-use http::Request;
 use base64::Engine;
+use http::Request;
 use keyplane_core::clock::Clock;
 use keyplane_core::id::OrgId;
 use keyplane_core::key_format::{ApiKey, KeyEnv};
@@ -362,9 +362,8 @@ fn the_scanner_finds_a_plaintext_in_every_encoding() {
     let key = ApiKey::mint(KeyEnv::Test);
     let other = ApiKey::mint(KeyEnv::Live);
     let scan = LeakScan::new([key.expose()]);
-    let found = |blob: &[u8]| -> Vec<Encoding> {
-        scan.findings(blob).iter().map(|f| f.encoding).collect()
-    };
+    let found =
+        |blob: &[u8]| -> Vec<Encoding> { scan.findings(blob).iter().map(|f| f.encoding).collect() };
 
     assert!(found(format!("x{}y", key.expose()).as_bytes()).contains(&Encoding::Raw));
     assert!(found(key.expose()["kp_test_".len()..].as_bytes()).contains(&Encoding::Raw));

@@ -3,7 +3,8 @@
 //! records every operation.
 //!
 //! - verify is exactly one `GetItem` and no write;
-//! - after a whole key lifecycle no attribute anywhere holds a plaintext key;
+//! - after a whole key lifecycle no attribute anywhere holds a plaintext key
+//!   (a full Scan, searched by the shared leak scanner, with a control);
 //! - expiry is the core's decision: an expired secret still in the table
 //!   (DynamoDB TTL deletes late, moto never) does not verify;
 //! - secret items carry a numeric `ttl`, and the table has TTL on `ttl`.
@@ -29,15 +30,23 @@ use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{
     CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, IdempotencyToken,
-    LastUseSettings, PatchKey, ReportUsage, RollKey, RollOutcome, ScopeKind, Verdict,
+    LastUseSettings, PatchKey, ReportLeak, ReportUsage, RollKey, RollOutcome, ScopeKind, Verdict,
     VerifyCacheSettings, VerifyCode, VerifyKey,
 };
+use keyplane_core::store::KeyStore;
 use keyplane_core::{Caller, Config, Keyplane};
+use keyplane_store::conformance::fixtures;
 use keyplane_store::dynamo::schema::{self, TTL};
 use keyplane_store::dynamo::testing::{
     client_config, fresh_store, moto_endpoint, unique_table_name,
 };
 use keyplane_store::DynamoStore;
+
+/// The scanner every leak scan shares (see the file).
+#[allow(dead_code)]
+#[path = "../../../tests/src/leak_scan.rs"]
+mod leak_scan;
+use leak_scan::LeakScan;
 
 const ADMIN: &str = "arn:aws:iam::111111111111:user/admin";
 const REPORTER: &str = "arn:aws:iam::111111111111:role/gateway";
@@ -505,31 +514,48 @@ async fn no_attribute_holds_a_plaintext_key_after_a_whole_lifecycle() {
         world.verify(&created.key, None).await.code,
         VerifyCode::Valid
     );
+    // Reported leaked, with the key in the report's source: the previous
+    // secret's grace ends, and the source is stored redacted.
+    world
+        .keyplane
+        .report_leak(
+            ReportLeak {
+                key: ApiKey::from_plaintext(created.key.expose()),
+                source: Some(format!("pasted {}", created.key.expose())),
+            },
+            Some("req-leak".to_owned()),
+        )
+        .await
+        .expect("report leak");
     world
         .keyplane
         .revoke_key(&admin, &id)
         .await
         .expect("revoke");
 
+    // Control: a plaintext written through the same store (an audit event's
+    // source, which the use cases would have redacted) is in the scan.
+    let planted = ApiKey::mint(KeyEnv::Test);
+    let mut event = fixtures::event(&org, "leak-scan.control", "control", world.clock.now());
+    event.source = Some(planted.expose().to_owned());
+    world.store.append_audit(&event).await.expect("append");
+
     let table = world.dump().await;
-    // The scan reads real data: the key id, both hashes, the usage row...
+    // The scan reads real data: the key id, the current secret's hash (the
+    // reported one ended and was deleted), the usage row...
     assert!(
         table.contains(id.as_str()),
         "the key id is not in the table"
     );
-    for key in [&created.key, &rolled.key] {
-        assert!(table.contains(&key.hash().to_hex()), "a hash is missing");
-    }
+    assert!(
+        table.contains(&rolled.key.hash().to_hex()),
+        "the hash is missing"
+    );
     assert!(table.contains("gpt-4o"), "the usage row is missing");
-    // ...and no plaintext, whole or its random body alone.
-    for key in [&created.key, &rolled.key] {
-        let text = key.expose();
-        assert!(!table.contains(text), "a plaintext key is in the table");
-        assert!(
-            !table.contains(&text["kp_test_".len()..]),
-            "a key's body is in the table"
-        );
-    }
+    LeakScan::new([planted.expose()]).assert_present("a full Scan of the table", &table);
+    // ...and no plaintext, in any encoding.
+    LeakScan::new([created.key.expose(), rolled.key.expose()])
+        .assert_absent("a full Scan of the table", &table);
 }
 
 #[tokio::test]
