@@ -10,6 +10,13 @@
 //! Each test gets its own table; the test process plays the other
 //! deployments' part (minting and revoking keys, Secrets Manager starting a
 //! rotation) through the core on the same table.
+//!
+//! Leak scans: the functions that handle keys run with `KEYPLANE_LOG=trace`
+//! and their whole output (what CloudWatch would hold) is scanned for every
+//! plaintext the test minted, as is a full Scan of the table they wrote
+//! (`keyplane_tests::leak_scan`). Each scan has a control: a plaintext the
+//! process prints first thing, or one written into the table through the
+//! store, must be found.
 
 use std::path::Path;
 use std::process::Command;
@@ -22,11 +29,15 @@ use keyplane_core::clock::SystemClock;
 use keyplane_core::id::OrgId;
 use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::service::{AuditQuery, VerifyCode, VerifyKey};
+use keyplane_core::store::KeyStore;
 use keyplane_core::{Config, Keyplane};
 use keyplane_secrets::{SecretsClient, Stage};
+use keyplane_store::conformance::fixtures;
 use keyplane_store::dynamo::testing::moto_store;
+use keyplane_store::DynamoStore;
 use keyplane_tests::lambda_functions::{bootstrap, moto_endpoint, on_moto, zip, FUNCTIONS};
 use keyplane_tests::lambda_runtime_api::{Bootstrap, LambdaProcess};
+use keyplane_tests::leak_scan::LeakScan;
 use keyplane_tests::secret_rotation::{bound_key, start_rotation, BoundKey, STEPS};
 use keyplane_tests::{caller, principal, workspace_key, World, ADMIN, ROTATOR};
 use serde_json::{json, Value};
@@ -51,6 +62,7 @@ const ORDERS_ARN: &str = "arn:aws:execute-api:us-east-1:222222222222:orders01/pr
 struct Deployment {
     endpoint: String,
     table: String,
+    store: Arc<DynamoStore>,
     keyplane: Keyplane,
     secrets: SecretsClient,
 }
@@ -58,10 +70,10 @@ struct Deployment {
 impl Deployment {
     async fn new(test: &str) -> Option<Self> {
         let endpoint = moto_endpoint(test)?;
-        let store = moto_store(test).await?;
+        let store = Arc::new(moto_store(test).await?);
         let table = store.table().to_owned();
         let keyplane = Keyplane::new(
-            Arc::new(store),
+            store.clone(),
             Arc::new(SystemClock),
             Config {
                 admins: vec![principal(ADMIN)],
@@ -75,12 +87,22 @@ impl Deployment {
             secrets: SecretsClient::from_sdk_config(&sdk),
             endpoint,
             table,
+            store,
             keyplane,
         })
     }
 
     /// `function`'s bootstrap with the environment the infra module gives it.
     fn function(&self, function: &str) -> Bootstrap {
+        self.configure(Bootstrap::new(bootstrap(function)), function)
+    }
+
+    /// `function` logging at TRACE (see [`traced`]), configured.
+    fn traced(&self, function: &str, control: &ApiKey) -> Bootstrap {
+        self.configure(traced(function, control), function)
+    }
+
+    fn configure(&self, bootstrap: Bootstrap, function: &str) -> Bootstrap {
         let settings: &[(&str, &str)] = match function {
             "api" => &[("KEYPLANE_ADMINS", ADMIN), ("KEYPLANE_KEY_ENV", "test")],
             "authorizer" => &[("KEYPLANE_ROUTE_PERMISSIONS", ROUTES)],
@@ -93,9 +115,47 @@ impl Deployment {
             ],
             other => panic!("no settings for {other}"),
         };
-        on_moto(Bootstrap::new(bootstrap(function)), &self.endpoint)
+        on_moto(bootstrap, &self.endpoint)
             .env("KEYPLANE_TABLE", &self.table)
             .envs(settings.iter().copied())
+    }
+
+    /// Every item of the table, as text (a full Scan; the store itself
+    /// never scans), with a control: a plaintext written through the store
+    /// (an audit event's source, which the use cases would have redacted)
+    /// must be found in it. Panics unless none of `keys` is in it.
+    async fn assert_table_holds_none_of(&self, keys: &[&ApiKey]) {
+        let org = OrgId::generate();
+        let planted = ApiKey::mint(KeyEnv::Test);
+        let mut event = fixtures::event(&org, "leak-scan.control", "control", chrono::Utc::now());
+        event.source = Some(planted.expose().to_owned());
+        self.store
+            .append_audit(&event)
+            .await
+            .expect("append the control");
+        let mut dump = String::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .store
+                .client()
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .expect("scan");
+            for item in page.items() {
+                dump.push_str(&format!("{item:?}\n"));
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        LeakScan::new([planted.expose()]).assert_present("a full Scan of the table", &dump);
+        LeakScan::new(keys.iter().map(|key| key.expose()))
+            .assert_absent("a full Scan of the table", &dump);
     }
 
     async fn spawn(&self, function: &str) -> LambdaProcess {
@@ -217,14 +277,45 @@ fn effect(policy: &Value) -> &str {
         .unwrap_or("none")
 }
 
-fn assert_never_logged(lambda: &LambdaProcess, keys: &[&ApiKey]) {
-    let logs = lambda.logs();
-    for key in keys {
-        assert!(
-            !logs.contains(key.expose()),
-            "a plaintext key reached the function's logs"
-        );
+/// `function`'s bootstrap logging at TRACE, for a leak scan of its output,
+/// started through `/bin/sh`, which prints `control` and then `exec`s the
+/// bootstrap (same process, same pipes): the scan's control.
+fn traced(function: &str, control: &ApiKey) -> Bootstrap {
+    Bootstrap::new("/bin/sh")
+        .function_name(function)
+        .arg("-c")
+        .arg(r#"printf 'leak-scan control %s\n' "$1"; exec "$0""#)
+        .arg(bootstrap(function).display().to_string())
+        .arg(control.expose())
+        .env("KEYPLANE_LOG", "trace")
+}
+
+/// A function's whole output once it has gone quiet (the logs of the last
+/// invocation lag behind its answer).
+async fn settled_logs(lambda: &LambdaProcess) -> String {
+    let mut seen = lambda.logs();
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let now = lambda.logs();
+        if now.len() == seen.len() {
+            return now;
+        }
+        seen = now;
     }
+    seen
+}
+
+/// Panics unless the function's output (at TRACE) holds `control`, which
+/// [`Deployment::traced`] made it print, and none of `keys`.
+async fn assert_never_logged(lambda: &LambdaProcess, control: &ApiKey, keys: &[&ApiKey]) {
+    let logs = settled_logs(lambda).await;
+    LeakScan::new([control.expose()]).assert_present("the function's logs", &logs);
+    assert!(
+        logs.contains(r#""level":"TRACE""#),
+        "the function did not log at TRACE"
+    );
+    LeakScan::new(keys.iter().map(|key| key.expose()))
+        .assert_absent("the function's logs at TRACE", &logs);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -233,7 +324,12 @@ async fn the_api_acts_only_for_the_iam_caller_of_the_request_context() {
     let Some(deployment) = Deployment::new("api e2e").await else {
         return;
     };
-    let api = deployment.spawn("api").await;
+    let control = ApiKey::mint(KeyEnv::Test);
+    let api = deployment
+        .traced("api", &control)
+        .spawn()
+        .await
+        .expect("spawn api");
 
     let answer = api
         .invoke(http_api_request(
@@ -303,6 +399,81 @@ async fn the_api_acts_only_for_the_iam_caller_of_the_request_context() {
         access.contains(r#""route":"/v1/organizations""#),
         "{access}"
     );
+
+    // Keys minted, used, rolled and reported through the function: no
+    // plaintext in its output at TRACE, nor anywhere in the table.
+    let call = |method: &str, path: &str, body: Value, iam: Option<&str>| {
+        let request = http_api_request(method, path, &body.to_string(), iam);
+        let api = &api;
+        async move {
+            let answer = api
+                .invoke(request)
+                .await
+                .unwrap_or_else(|e| panic!("{e}\nlogs:\n{}", api.logs()));
+            http_response(&answer)
+        }
+    };
+    let (status, ws) = call(
+        "POST",
+        &format!("/v1/organizations/{id}/workspaces"),
+        json!({"name": "prod"}),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(status, 201, "{ws}");
+    let (status, created) = call(
+        "POST",
+        "/v1/keys",
+        json!({"organization_id": id.to_string(), "scope": "workspace", "workspace_id": ws["id"], "type": "service", "role": "editor", "permissions": ["orders:read"]}),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let first = ApiKey::from_plaintext(created["key"].as_str().expect("a key"));
+    let key_id = created["key_id"].as_str().expect("a key id").to_owned();
+    let (status, verdict) = call(
+        "POST",
+        "/v1/keys/verify",
+        json!({"key": first.expose(), "permissions": ["orders:read"]}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, &verdict["code"]),
+        (200, &json!("VALID")),
+        "{verdict}"
+    );
+    let (status, rolled) = call(
+        "POST",
+        &format!("/v1/keys/{key_id}/roll"),
+        json!({"grace_seconds": 60}),
+        Some(ADMIN),
+    )
+    .await;
+    assert_eq!(status, 200, "{rolled}");
+    let second = ApiKey::from_plaintext(rolled["key"].as_str().expect("a key"));
+    let (status, _) = call(
+        "POST",
+        "/v1/keys/report-leak",
+        json!({"key": second.expose(), "source": format!("pasted {}", second.expose())}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (status, verdict) = call(
+        "POST",
+        "/v1/keys/verify",
+        json!({"key": second.expose()}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_ne!(verdict["code"], "VALID", "{verdict}");
+
+    assert_never_logged(&api, &control, &[&first, &second]).await;
+    deployment
+        .assert_table_holds_none_of(&[&first, &second])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -312,8 +483,9 @@ async fn the_authorizer_lets_a_valid_key_through_and_denies_it_once_revoked() {
         return;
     };
     let key = deployment.bound_key(false).await;
+    let control = ApiKey::mint(KeyEnv::Test);
     let authorizer = deployment
-        .function("authorizer")
+        .traced("authorizer", &control)
         .env("KEYPLANE_VERIFY_CACHE_TTL_MS", CACHE_TTL_MS.to_string())
         .spawn()
         .await
@@ -371,7 +543,10 @@ async fn the_authorizer_lets_a_valid_key_through_and_denies_it_once_revoked() {
         .expect_err("unauthorized");
     assert_eq!(error.error_type, "Unauthorized");
 
-    assert_never_logged(&authorizer, &[&key.plaintext]);
+    assert_never_logged(&authorizer, &control, &[&key.plaintext]).await;
+    deployment
+        .assert_table_holds_none_of(&[&key.plaintext])
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -390,12 +565,13 @@ async fn the_authorizer_fails_closed_when_the_table_cannot_be_read() {
     let bearer = format!("Bearer {}", created.key.expose());
 
     // moto is up, the table is not there.
-    let missing_table = on_moto(Bootstrap::new(bootstrap("authorizer")), &endpoint)
+    let control = ApiKey::mint(KeyEnv::Test);
+    let missing_table = on_moto(traced("authorizer", &control), &endpoint)
         .env("KEYPLANE_TABLE", "keyplane-e2e-no-such-table")
         .env("KEYPLANE_ROUTE_PERMISSIONS", ROUTES);
     // Nothing listens on the endpoint at all.
     let unreachable = on_moto(
-        Bootstrap::new(bootstrap("authorizer")),
+        traced("authorizer", &control),
         &keyplane_aws::testing::closed_endpoint(),
     )
     .env("KEYPLANE_TABLE", "keyplane-e2e")
@@ -419,7 +595,7 @@ async fn the_authorizer_fails_closed_when_the_table_cannot_be_read() {
                 authorizer.logs()
             );
         }
-        assert_never_logged(&authorizer, &[&created.key]);
+        assert_never_logged(&authorizer, &control, &[&created.key]).await;
     }
 }
 
@@ -430,7 +606,12 @@ async fn the_rotator_rotates_a_bound_secret_with_every_step_retried() {
         return;
     };
     let key = deployment.bound_key(true).await;
-    let rotator = deployment.spawn("rotator").await;
+    let control = ApiKey::mint(KeyEnv::Test);
+    let rotator = deployment
+        .traced("rotator", &control)
+        .spawn()
+        .await
+        .expect("spawn rotator");
     let token = start_rotation(&deployment.secrets, &key.arn).await;
 
     for step in STEPS {
@@ -510,7 +691,10 @@ async fn the_rotator_rotates_a_bound_secret_with_every_step_retried() {
     by_rotator.sort_unstable();
     assert_eq!(by_rotator, ["key.rotation.finish", "key.rotation.stage"]);
 
-    assert_never_logged(&rotator, &[&key.plaintext, &current.value]);
+    assert_never_logged(&rotator, &control, &[&key.plaintext, &current.value]).await;
+    deployment
+        .assert_table_holds_none_of(&[&key.plaintext, &current.value])
+        .await;
 }
 
 /// `functions/lambda/check-glibc`'s verdict on `path`: the one place that
