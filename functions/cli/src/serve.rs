@@ -10,7 +10,7 @@ use keyplane_core::clock::{Clock, SystemClock};
 use keyplane_core::service::{LastUseSettings, VerifyCacheSettings};
 use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
-use keyplane_http::AppState;
+use keyplane_http::{parse_rate, AppState, BadRate, Limits, Rate};
 use keyplane_store::{DynamoStore, EmbeddedStore};
 
 use crate::data_dir::DataDir;
@@ -48,6 +48,42 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYPLANE_LAST_USED_FLUSH_SECS", default_value_t = 60,
         value_parser = clap::value_parser!(u64).range(0..=86_400))]
     last_used_flush_secs: u64,
+    /// Verify and whoami requests allowed per client address (IPv6: per
+    /// /64): COUNT/s, COUNT/min or COUNT/h, optionally :BURST, or off.
+    #[arg(long, env = "KEYPLANE_RATE_DATA_PLANE", default_value_t = RateArg(Some(Limits::DATA_PLANE)), value_parser = rate_arg)]
+    rate_data_plane: RateArg,
+    /// Leak reports allowed per client address, in the same form.
+    #[arg(long, env = "KEYPLANE_RATE_LEAK_REPORTS", default_value_t = RateArg(Some(Limits::LEAK_REPORTS)), value_parser = rate_arg)]
+    rate_leak_reports: RateArg,
+    /// Management requests allowed per signed caller, in the same form.
+    #[arg(long, env = "KEYPLANE_RATE_MANAGEMENT", default_value_t = RateArg(Some(Limits::MANAGEMENT)), value_parser = rate_arg)]
+    rate_management: RateArg,
+    /// The most bytes of request line and headers accepted (431 beyond).
+    #[arg(long, env = "KEYPLANE_MAX_HEADER_BYTES", default_value_t = Limits::MAX_HEADER_BYTES as u64,
+        value_parser = clap::value_parser!(u64).range(1024..=1_048_576))]
+    max_header_bytes: u64,
+    /// How long a request may take, body upload included (503 TIMED_OUT
+    /// beyond), in milliseconds.
+    #[arg(long, env = "KEYPLANE_REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(100..=300_000))]
+    request_timeout_ms: u64,
+}
+
+/// A rate flag: a rate, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RateArg(Option<Rate>);
+
+impl std::fmt::Display for RateArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(rate) => rate.fmt(f),
+            None => f.write_str("off"),
+        }
+    }
+}
+
+fn rate_arg(text: &str) -> Result<RateArg, BadRate> {
+    parse_rate(text).map(RateArg)
 }
 
 impl ServeArgs {
@@ -55,6 +91,16 @@ impl ServeArgs {
         VerifyCacheSettings {
             ttl: Duration::from_millis(self.verify_cache_ttl_ms),
             capacity: usize::try_from(self.verify_cache_entries).unwrap_or(usize::MAX),
+        }
+    }
+
+    fn limits(&self) -> Limits {
+        Limits {
+            data_plane: self.rate_data_plane.0,
+            leak_reports: self.rate_leak_reports.0,
+            management: self.rate_management.0,
+            max_header_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
+            request_timeout: Duration::from_millis(self.request_timeout_ms),
         }
     }
 
@@ -110,11 +156,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         opened.config.region.clone(),
     ));
     identity.clone().watch();
-    let app = keyplane_http::app(AppState {
-        keyplane: keyplane.clone(),
-        identity,
-        clock,
-    });
+    let app = keyplane_http::app_with_limits(
+        AppState {
+            keyplane: keyplane.clone(),
+            identity,
+            clock,
+        },
+        args.limits(),
+    );
 
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -126,10 +175,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         print_first_start(&dir, address, &opened.config.region);
     }
     tracing::info!(%address, data_dir = %dir.root().display(), "keyplane is serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    // The peer address is each request's source for the rate limits.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed")?;
     if let Some(flusher) = flusher {
         flusher.abort();
         keyplane.flush_last_used().await;

@@ -7,7 +7,11 @@
 //! input, syntactic or semantic, so clients branch on `code` alone);
 //! `Unauthenticated` 401 with a `WWW-Authenticate` challenge; `Forbidden`
 //! 403; `NotFound` 404; `Conflict` and `QuotaExceeded` 409 (retrying the
-//! same request cannot succeed, so not 429); `Unavailable` 503.
+//! same request cannot succeed, so not 429); `Unavailable` 503. The abuse
+//! limits add 429 `RATE_LIMITED` and 503 `TIMED_OUT`, both with
+//! `Retry-After`, and 431 `HEADERS_TOO_LARGE`.
+
+use std::time::Duration;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +31,7 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     www_authenticate: Option<&'static str>,
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -37,12 +42,38 @@ impl ApiError {
             code,
             detail: detail.into(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
 
     /// 400 with `code`.
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 429 `RATE_LIMITED`, retry after `wait` (told in whole seconds,
+    /// rounded up: a client that waits as told is let through).
+    pub fn rate_limited(wait: Duration, detail: impl Into<String>) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", detail)
+        }
+    }
+
+    /// 503 `TIMED_OUT`: the request did not finish within `limit`.
+    pub fn timed_out(limit: Duration) -> Self {
+        Self {
+            retry_after: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TIMED_OUT",
+                format!(
+                    "the request did not complete within {} ms; retry it (a create or roll with the same Idempotency-Key is answered once)",
+                    limit.as_millis()
+                ),
+            )
+        }
     }
 
     /// The stable code.
@@ -121,6 +152,9 @@ impl IntoResponse for ApiError {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if let Some(scheme) = self.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 
 use crate::auth::SignatureCoverage;
 use crate::error::ApiError;
+use crate::guard::PrincipalLimit;
 use crate::observe::RequestId;
 use crate::AppState;
 
@@ -105,6 +106,9 @@ where
         let (parts, body) = req.into_parts();
         let body = read_body(body).await?;
         let principal = state.identity.identify(&parts, &body, state.clock.now())?;
+        if let Some(limit) = parts.extensions.get::<PrincipalLimit>() {
+            limit.check(&principal)?;
+        }
         let caller = Caller {
             principal,
             source: user_agent(&parts),

@@ -12,12 +12,14 @@ mod answer;
 pub mod auth;
 mod error;
 mod extract;
+mod guard;
 mod observe;
 mod openapi;
 mod routes;
 
 pub use error::{ApiError, PROBLEM_JSON};
 pub use extract::BODY_LIMIT;
+pub use guard::{parse_rate, BadRate, ClientIp, GuardLayer, Limits, Rate};
 pub use keyplane_api::problem::Problem;
 pub use openapi::ApiDoc;
 
@@ -35,8 +37,13 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The whole API as one Router.
+/// The whole API as one Router, with the default [`Limits`].
 pub fn app(state: AppState) -> Router {
+    app_with_limits(state, Limits::default())
+}
+
+/// The whole API as one Router, enforcing `limits`.
+pub fn app_with_limits(state: AppState, limits: Limits) -> Router {
     let management = Router::new()
         .route("/v1/organizations", post(organizations::create))
         .route(
@@ -79,5 +86,6 @@ pub fn app(state: AppState) -> Router {
         .fallback(meta::not_found)
         .method_not_allowed_fallback(meta::method_not_allowed)
         .with_state(state)
+        .layer(GuardLayer::new(limits))
         .layer(observe::ObserveLayer)
 }

@@ -16,6 +16,7 @@ use keyplane_core::key_format::KeyEnv;
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{LastUseSettings, VerifyCacheSettings};
 use keyplane_core::Keyplane;
+use keyplane_http::{parse_rate, Limits, Rate};
 
 use crate::authorizer::routes::RouteTable;
 
@@ -42,6 +43,20 @@ pub const KEYPLANE_VERIFY_CACHE_ENTRIES: &str = "KEYPLANE_VERIFY_CACHE_ENTRIES";
 /// Least seconds between two writes of noted last uses (default 60, 0 turns
 /// last-use recording of plain verifies off). `api`, `authorizer`.
 pub const KEYPLANE_LAST_USED_FLUSH_SECS: &str = "KEYPLANE_LAST_USED_FLUSH_SECS";
+
+/// Verify and whoami requests allowed per client address in one container:
+/// `COUNT/s`, `COUNT/min` or `COUNT/h`, optionally `:BURST`, or `off`
+/// (default `2000/s:4000`). `api`.
+pub const KEYPLANE_RATE_DATA_PLANE: &str = "KEYPLANE_RATE_DATA_PLANE";
+/// Leak reports allowed per client address in one container, in the same
+/// form (default `60/min:30`). `api`.
+pub const KEYPLANE_RATE_LEAK_REPORTS: &str = "KEYPLANE_RATE_LEAK_REPORTS";
+/// Management requests allowed per IAM caller in one container, in the same
+/// form (default `20/s:50`). `api`.
+pub const KEYPLANE_RATE_MANAGEMENT: &str = "KEYPLANE_RATE_MANAGEMENT";
+/// How long a request may take in the Router, in milliseconds (default
+/// 10000). `api`.
+pub const KEYPLANE_REQUEST_TIMEOUT_MS: &str = "KEYPLANE_REQUEST_TIMEOUT_MS";
 
 /// The log filter when [`KEYPLANE_LOG`] is unset.
 pub const DEFAULT_LOG_FILTER: &str = "info";
@@ -144,6 +159,23 @@ impl Env {
             .contains(&value)
             .then_some(Some(value))
             .ok_or_else(problem)
+    }
+
+    /// A rate or `off`; unset or blank is `default`.
+    pub fn rate(
+        &self,
+        variable: &'static str,
+        default: Option<Rate>,
+    ) -> Result<Option<Rate>, ConfigError> {
+        match self.optional(variable)? {
+            None => Ok(default),
+            Some(text) => parse_rate(&text).map_err(|_| {
+                ConfigError::new(
+                    variable,
+                    "must be COUNT/s, COUNT/min or COUNT/h, optionally :BURST (e.g. 100/s:200), or off",
+                )
+            }),
+        }
     }
 
     /// A comma-separated list of IAM principal ARNs; unset is empty.
@@ -275,6 +307,22 @@ impl HotPath {
     }
 }
 
+/// The Router's limits. API Gateway enforces its own header ceiling (10
+/// KiB) and timeout in front of the function, so only rates and the
+/// deadline are settings here.
+fn limits(env: &Env) -> Result<Limits, ConfigError> {
+    let timeout_ms = env.number(KEYPLANE_REQUEST_TIMEOUT_MS, 100..=300_000)?;
+    Ok(Limits {
+        data_plane: env.rate(KEYPLANE_RATE_DATA_PLANE, Some(Limits::DATA_PLANE))?,
+        leak_reports: env.rate(KEYPLANE_RATE_LEAK_REPORTS, Some(Limits::LEAK_REPORTS))?,
+        management: env.rate(KEYPLANE_RATE_MANAGEMENT, Some(Limits::MANAGEMENT))?,
+        request_timeout: timeout_ms.map_or(Limits::REQUEST_TIMEOUT, |ms| {
+            Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+        }),
+        ..Limits::default()
+    })
+}
+
 fn is_table_name(name: &str) -> bool {
     (3..=255).contains(&name.len())
         && name
@@ -303,6 +351,8 @@ pub struct ApiConfig {
     pub key_env: KeyEnv,
     /// Verify cache and last-use recording.
     pub hot_path: HotPath,
+    /// Rate limits and the request deadline, per container.
+    pub limits: Limits,
 }
 
 impl ApiConfig {
@@ -338,6 +388,7 @@ impl FunctionConfig for ApiConfig {
             usage_reporters,
             key_env,
             hot_path: HotPath::from(env)?,
+            limits: limits(env)?,
         })
     }
 

@@ -32,20 +32,26 @@ macro_rules! fixture {
 }
 
 fn app() -> Api {
+    app_with(&[])
+}
+
+/// The function configured with the usual variables plus `extra`.
+fn app_with(extra: &[(&str, &str)]) -> Api {
     let admins = format!("{ADMIN_ARN}, {ADMIN_ROLE_ARN}");
-    let env = Env::from_pairs([
+    let mut pairs = vec![
         ("KEYPLANE_TABLE", "keyplane"),
         ("AWS_REGION", "eu-west-1"),
         ("KEYPLANE_ADMINS", admins.as_str()),
         ("KEYPLANE_KEY_ENV", "test"),
-    ]);
+    ];
+    pairs.extend_from_slice(extra);
+    let env = Env::from_pairs(pairs);
     let config = <ApiConfig as FunctionConfig>::from(&env).expect("valid configuration");
     let store = EmbeddedStore::in_memory().expect("in-memory store");
-    api::app(api::state_with(
-        Arc::new(store),
-        Arc::new(SystemClock),
-        &config,
-    ))
+    api::app(
+        api::state_with(Arc::new(store), Arc::new(SystemClock), &config),
+        config.limits,
+    )
 }
 
 /// What lambda_http's adapter does with an invocation, before the service.
@@ -246,4 +252,48 @@ async fn the_data_plane_needs_no_iam() {
     assert_eq!(verdict.status, StatusCode::OK, "{}", verdict.body);
     assert_eq!(verdict.body["valid"], true);
     assert_eq!(verdict.body["key_id"], created.body["key_id"]);
+}
+
+#[tokio::test]
+async fn verify_is_limited_per_gateway_source_ip_not_per_forwarded_header() {
+    let app = app_with(&[("KEYPLANE_RATE_DATA_PLANE", "1/min:2")]);
+    let org = create_org(&app).await;
+    let created = call(
+        &app,
+        with_body(fixture!("http-api-v2-iam-create-key"), &org_key(&org)),
+    )
+    .await;
+    let key = created.body["key"].as_str().expect("plaintext key");
+    let verify_from = |ip: &str, forwarded: &str| {
+        let mut event = with_body(fixture!("http-api-v2-public"), &json!({ "key": key }));
+        event["requestContext"]["http"]["sourceIp"] = json!(ip);
+        event["headers"]["x-forwarded-for"] = json!(forwarded);
+        event
+    };
+
+    for forwarded in ["192.0.2.1", "192.0.2.2"] {
+        let answer = call(&app, verify_from("198.51.100.20", forwarded)).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    // A new X-Forwarded-For is not a new source: the client wrote it.
+    let refused = call(&app, verify_from("198.51.100.20", "192.0.2.3")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.code(), Some("RATE_LIMITED"));
+    assert!(refused.headers.contains_key("retry-after"));
+    assert_eq!(
+        refused.body["request_id"], LAMBDA_REQUEST_ID,
+        "the refusal quotes the id CloudWatch has"
+    );
+
+    let other = call(&app, verify_from("198.51.100.21", "192.0.2.3")).await;
+    assert_eq!(
+        other.status,
+        StatusCode::OK,
+        "another address has its own budget"
+    );
 }

@@ -212,3 +212,43 @@ fn the_verify_cache_and_last_use_default_and_can_be_tuned_or_turned_off() {
         );
     }
 }
+
+#[test]
+fn rate_limits_default_on_and_can_be_tuned_or_turned_off() {
+    use std::time::Duration;
+
+    use keyplane_http::Limits;
+
+    assert_eq!(api(&[]).expect("valid").limits, Limits::default());
+
+    let tuned = api(&[
+        ("KEYPLANE_RATE_DATA_PLANE", "off"),
+        ("KEYPLANE_RATE_LEAK_REPORTS", "5/min:10"),
+        ("KEYPLANE_RATE_MANAGEMENT", "100/s"),
+        ("KEYPLANE_REQUEST_TIMEOUT_MS", "2500"),
+    ])
+    .expect("valid")
+    .limits;
+    assert_eq!(tuned.data_plane, None);
+    assert_eq!(
+        tuned.leak_reports.map(|r| r.to_string()).as_deref(),
+        Some("5/min:10")
+    );
+    assert_eq!(
+        tuned.management.map(|r| r.to_string()).as_deref(),
+        Some("100/s")
+    );
+    assert_eq!(tuned.request_timeout, Duration::from_millis(2500));
+
+    for (variable, value) in [
+        ("KEYPLANE_RATE_DATA_PLANE", "fast"),
+        ("KEYPLANE_RATE_LEAK_REPORTS", "0/min"),
+        ("KEYPLANE_RATE_MANAGEMENT", "10/s:0"),
+    ] {
+        let err = api(&[(variable, value)]).expect_err(value);
+        assert_eq!(err.variable, variable);
+        assert!(!err.message.contains(value), "{err}");
+    }
+    let err = api(&[("KEYPLANE_REQUEST_TIMEOUT_MS", "10")]).expect_err("too short");
+    assert_eq!(err.variable, "KEYPLANE_REQUEST_TIMEOUT_MS");
+}

@@ -9,8 +9,10 @@ use std::path::Path;
 use hcl::{Block, Body, Expression, ObjectKey, TraversalOperator};
 use keyplane_lambda::config::{
     ApiConfig, AuthorizerConfig, Env, FunctionConfig, KEYPLANE_ADMINS, KEYPLANE_KEY_ENV,
-    KEYPLANE_LAST_USED_FLUSH_SECS, KEYPLANE_LOG, KEYPLANE_ROUTE_PERMISSIONS, KEYPLANE_TABLE,
-    KEYPLANE_USAGE_REPORTERS, KEYPLANE_VERIFY_CACHE_ENTRIES, KEYPLANE_VERIFY_CACHE_TTL_MS,
+    KEYPLANE_LAST_USED_FLUSH_SECS, KEYPLANE_LOG, KEYPLANE_RATE_DATA_PLANE,
+    KEYPLANE_RATE_LEAK_REPORTS, KEYPLANE_RATE_MANAGEMENT, KEYPLANE_REQUEST_TIMEOUT_MS,
+    KEYPLANE_ROUTE_PERMISSIONS, KEYPLANE_TABLE, KEYPLANE_USAGE_REPORTERS,
+    KEYPLANE_VERIFY_CACHE_ENTRIES, KEYPLANE_VERIFY_CACHE_TTL_MS,
 };
 use keyplane_lambda::rotator::{
     RotatorFunctionConfig, KEYPLANE_ROTATION_GRACE_SECONDS, KEYPLANE_ROTATION_PRINCIPAL,
@@ -169,6 +171,10 @@ fn sample(variable: &str) -> &'static str {
         v if v == KEYPLANE_VERIFY_CACHE_TTL_MS => "5000",
         v if v == KEYPLANE_VERIFY_CACHE_ENTRIES => "10000",
         v if v == KEYPLANE_LAST_USED_FLUSH_SECS => "60",
+        v if v == KEYPLANE_RATE_DATA_PLANE => "2000/s:4000",
+        v if v == KEYPLANE_RATE_LEAK_REPORTS => "60/min:30",
+        v if v == KEYPLANE_RATE_MANAGEMENT => "off",
+        v if v == KEYPLANE_REQUEST_TIMEOUT_MS => "10000",
         other => panic!("the module sets {other}, which no function reads"),
     }
 }
@@ -214,7 +220,15 @@ fn each_function_gets_exactly_the_environment_it_validates() {
             &[
                 &common[..],
                 &hot_path[..],
-                &[KEYPLANE_ADMINS, KEYPLANE_USAGE_REPORTERS, KEYPLANE_KEY_ENV]
+                &[
+                    KEYPLANE_ADMINS,
+                    KEYPLANE_USAGE_REPORTERS,
+                    KEYPLANE_KEY_ENV,
+                    KEYPLANE_RATE_DATA_PLANE,
+                    KEYPLANE_RATE_LEAK_REPORTS,
+                    KEYPLANE_RATE_MANAGEMENT,
+                    KEYPLANE_REQUEST_TIMEOUT_MS,
+                ]
             ]
             .concat()
         )
@@ -252,4 +266,25 @@ fn each_function_gets_exactly_the_environment_it_validates() {
     <ApiConfig as FunctionConfig>::from(&env(&api)).expect("api starts");
     <AuthorizerConfig as FunctionConfig>::from(&env(&authorizer)).expect("authorizer starts");
     <RotatorFunctionConfig as FunctionConfig>::from(&env(&rotator)).expect("rotator starts");
+}
+
+/// The module's defaults for the limits are the Router's own.
+#[test]
+fn the_rate_defaults_match_the_router() {
+    use keyplane_http::{parse_rate, Limits};
+
+    let module = module();
+    let default_of = |name: &str| -> String {
+        let variable = blocks(&module, "variable")
+            .find(|b| b.labels().first().map(|l| l.as_str()) == Some(name))
+            .unwrap_or_else(|| panic!("no variable {name}"));
+        text(attribute(variable.body(), "default"))
+    };
+    for (name, rate) in [
+        ("rate_data_plane", Limits::DATA_PLANE),
+        ("rate_leak_reports", Limits::LEAK_REPORTS),
+        ("rate_management", Limits::MANAGEMENT),
+    ] {
+        assert_eq!(parse_rate(&default_of(name)), Ok(Some(rate)), "{name}");
+    }
 }

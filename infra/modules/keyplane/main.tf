@@ -27,6 +27,11 @@ locals {
       KEYPLANE_ADMINS          = join(",", var.admins)
       KEYPLANE_USAGE_REPORTERS = join(",", var.usage_reporters)
       KEYPLANE_KEY_ENV         = var.key_env
+      # Per container; the stage throttling above is the fleet-wide limit.
+      KEYPLANE_RATE_DATA_PLANE    = var.rate_data_plane
+      KEYPLANE_RATE_LEAK_REPORTS  = var.rate_leak_reports
+      KEYPLANE_RATE_MANAGEMENT    = var.rate_management
+      KEYPLANE_REQUEST_TIMEOUT_MS = tostring(var.request_timeout_ms)
     })
     authorizer = merge(local.common_environment, local.hot_path_environment, {
       KEYPLANE_ROUTE_PERMISSIONS = jsonencode(var.route_permissions)

@@ -170,6 +170,50 @@ variable "last_used_flush_seconds" {
   }
 }
 
+variable "rate_data_plane" {
+  description = "Verify and whoami requests one client address (IPv6: one /64) may make to one api container: COUNT/s, COUNT/min or COUNT/h, optionally :BURST, or off. Refused requests get 429 RATE_LIMITED with Retry-After."
+  type        = string
+  default     = "2000/s:4000"
+
+  validation {
+    condition     = can(regex("^(off|[1-9][0-9]{0,8}/(s|min|h)(:[1-9][0-9]{0,8})?)$", var.rate_data_plane))
+    error_message = "rate_data_plane must be COUNT/s, COUNT/min or COUNT/h, optionally :BURST (e.g. 100/s:200), or off."
+  }
+}
+
+variable "rate_leak_reports" {
+  description = "Leak reports one client address may make to one api container, in the same form. Each accepted report is audited in the same write that disables the key."
+  type        = string
+  default     = "60/min:30"
+
+  validation {
+    condition     = can(regex("^(off|[1-9][0-9]{0,8}/(s|min|h)(:[1-9][0-9]{0,8})?)$", var.rate_leak_reports))
+    error_message = "rate_leak_reports must be COUNT/s, COUNT/min or COUNT/h, optionally :BURST (e.g. 100/s:200), or off."
+  }
+}
+
+variable "rate_management" {
+  description = "Management requests one IAM caller may make to one api container, in the same form."
+  type        = string
+  default     = "20/s:50"
+
+  validation {
+    condition     = can(regex("^(off|[1-9][0-9]{0,8}/(s|min|h)(:[1-9][0-9]{0,8})?)$", var.rate_management))
+    error_message = "rate_management must be COUNT/s, COUNT/min or COUNT/h, optionally :BURST (e.g. 100/s:200), or off."
+  }
+}
+
+variable "request_timeout_ms" {
+  description = "How long the api function's Router may take over one request before it answers 503 TIMED_OUT. Keep it below the function timeout and API Gateway's 30 s."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.request_timeout_ms >= 100 && var.request_timeout_ms <= 300000 && floor(var.request_timeout_ms) == var.request_timeout_ms
+    error_message = "request_timeout_ms must be a whole number from 100 to 300000."
+  }
+}
+
 variable "throttling_burst_limit" {
   description = "Burst limit of the Keyplane HTTP API's default stage."
   type        = number

@@ -26,6 +26,8 @@ pub struct Faults {
     pub secrets: AtomicBool,
     /// `spend_credits` fails.
     pub credits: AtomicBool,
+    /// `get_secret` never answers (a store that hangs).
+    pub hang: AtomicBool,
 }
 
 /// The embedded store, with the verify path's reads and credit spends
@@ -140,6 +142,9 @@ impl KeyStore for FailingStore {
     async fn get_secret(&self, hash: &KeyHash) -> Result<Option<SecretRecord>, StoreError> {
         if self.faults.secrets.load(Ordering::SeqCst) {
             return Err(injected());
+        }
+        if self.faults.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
         }
         self.inner.get_secret(hash).await
     }

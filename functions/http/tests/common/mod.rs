@@ -22,7 +22,7 @@ use keyplane_core::principal::Principal;
 use keyplane_core::store::KeyStore;
 use keyplane_core::{Config, Keyplane};
 use keyplane_http::auth::{AuthError, Identify};
-use keyplane_http::{AppState, PROBLEM_JSON};
+use keyplane_http::{AppState, Limits, PROBLEM_JSON};
 use keyplane_local::testing::sign_request;
 use keyplane_local::{LocalCredentials, SigV4Identity};
 use keyplane_store::EmbeddedStore;
@@ -164,6 +164,7 @@ pub struct Req {
     signed_offset: Duration,
     tampered: Option<Vec<u8>>,
     after_signing: Vec<(String, String)>,
+    from: Option<std::net::IpAddr>,
 }
 
 impl Req {
@@ -180,7 +181,14 @@ impl Req {
             signed_offset: Duration::zero(),
             tampered: None,
             after_signing: Vec::new(),
+            from: None,
         }
+    }
+
+    /// Sent from `ip`, as the host (serve, Lambda) would tell the Router.
+    pub fn sent_from(mut self, ip: &str) -> Self {
+        self.from = Some(ip.parse().unwrap());
+        self
     }
 
     /// Signed by the principal named `name`.
@@ -346,6 +354,16 @@ impl TestApp {
 
     /// A fresh app over `store`.
     pub fn with_store(store: Arc<dyn KeyStore>) -> Self {
+        Self::with_store_and_limits(store, Limits::default())
+    }
+
+    /// A fresh app over an empty in-memory store, enforcing `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
+        Self::with_store_and_limits(Arc::new(EmbeddedStore::in_memory().unwrap()), limits)
+    }
+
+    /// A fresh app over `store`, enforcing `limits`.
+    pub fn with_store_and_limits(store: Arc<dyn KeyStore>, limits: Limits) -> Self {
         let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
         let clock = Arc::new(ManualClock::new(start));
         let config = Config {
@@ -361,7 +379,7 @@ impl TestApp {
             clock: clock.clone(),
         };
         let app = Self {
-            router: keyplane_http::app(state),
+            router: keyplane_http::app_with_limits(state, limits),
             clock,
             identities,
             credentials: Mutex::new(HashMap::new()),
@@ -449,6 +467,9 @@ impl TestApp {
         }
         if let Some(body) = &req.tampered {
             body.clone_into(request.body_mut());
+        }
+        if let Some(ip) = req.from {
+            request.extensions_mut().insert(keyplane_http::ClientIp(ip));
         }
         for (name, value) in &req.after_signing {
             request.headers_mut().insert(

@@ -16,6 +16,7 @@
 
 mod identity;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -24,7 +25,7 @@ use http::{HeaderValue, Uri};
 use keyplane_core::clock::{Clock, SystemClock};
 use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
-use keyplane_http::AppState;
+use keyplane_http::{AppState, ClientIp, Limits};
 use keyplane_store::DynamoStore;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
@@ -56,17 +57,17 @@ pub fn state_with(store: Arc<dyn KeyStore>, clock: Arc<dyn Clock>, config: &ApiC
     }
 }
 
-/// The Router, ready for `lambda_http::run`.
-pub fn app(state: AppState) -> Api {
-    keyplane_http::app(state).map_request(prepare as fn(Request) -> Request)
+/// The Router with `limits`, ready for `lambda_http::run`.
+pub fn app(state: AppState, limits: Limits) -> Api {
+    keyplane_http::app_with_limits(state, limits).map_request(prepare as fn(Request) -> Request)
 }
 
 /// Serves the Router as the Lambda function until the runtime stops. Noted
 /// last uses are written, when due, before each invocation returns: once it
 /// has, the container may be frozen.
-pub async fn run(state: AppState) -> Result<(), lambda_http::Error> {
+pub async fn run(state: AppState, limits: Limits) -> Result<(), lambda_http::Error> {
     let keyplane = state.keyplane.clone();
-    let service = app(state).then(move |response| {
+    let service = app(state, limits).then(move |response| {
         let keyplane = keyplane.clone();
         async move {
             keyplane.flush_last_used_if_due().await;
@@ -79,11 +80,16 @@ pub async fn run(state: AppState) -> Result<(), lambda_http::Error> {
 /// The name of the header the Router takes request ids from.
 const X_REQUEST_ID: &str = "x-request-id";
 
-/// Fits a converted event to the Router: the stage comes off the path and
-/// the Lambda request id becomes the request id.
+/// Fits a converted event to the Router: the stage comes off the path, the
+/// Lambda request id becomes the request id, and the caller's address (as
+/// API Gateway saw the connection, not a forwarded header) becomes the
+/// source the rate limits count by.
 pub fn prepare(mut req: Request) -> Request {
     if let Some(uri) = routed_uri(&req) {
         *req.uri_mut() = uri;
+    }
+    if let Some(ip) = source_ip(&req) {
+        req.extensions_mut().insert(ClientIp(ip));
     }
     let lambda_request_id = req
         .lambda_context_ref()
@@ -94,6 +100,16 @@ pub fn prepare(mut req: Request) -> Request {
         req.headers_mut().insert(X_REQUEST_ID, id);
     }
     req
+}
+
+/// The address API Gateway received the request from.
+fn source_ip(req: &Request) -> Option<IpAddr> {
+    let text = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.as_deref(),
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        _ => None,
+    }?;
+    text.parse().ok()
 }
 
 /// The request's URI with the path the routes are written for, or `None`

@@ -10,5 +10,6 @@ async fn main() -> ExitCode {
     let Ok(config) = keyplane_lambda::start::<ApiConfig>() else {
         return ExitCode::FAILURE;
     };
-    keyplane_lambda::exit(api::run(api::state(&config).await).await)
+    let state = api::state(&config).await;
+    keyplane_lambda::exit(api::run(state, config.limits).await)
 }
