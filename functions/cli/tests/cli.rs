@@ -364,3 +364,50 @@ fn a_plain_verify_records_last_use_by_a_flush_not_on_the_request() {
     let used = after["last_used_at"].as_str().unwrap_or_default();
     assert!(used.starts_with("20"), "{after}");
 }
+
+/// One raw HTTP/1.1 POST of a verify: the status code and the whole answer.
+/// (The client would retry a 429; this shows what the server says.)
+fn raw_verify(server: &Server, key: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+
+    let address = server.endpoint.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let body = format!(r#"{{"key":"{key}"}}"#);
+    write!(
+        stream,
+        "POST /v1/keys/verify HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap();
+    (status, answer)
+}
+
+#[test]
+fn serve_limits_verifies_per_client_address_as_configured() {
+    let server = Server::start_with(
+        tempfile::tempdir().unwrap(),
+        &["--rate-data-plane", "1/min:2"],
+    );
+    let (org, ws) = server.org_and_workspace();
+    let (key, _) = create_key(&server, &org, &ws, &[]);
+    let key = key.trim();
+
+    assert_eq!(raw_verify(&server, key).0, 200);
+    assert_eq!(raw_verify(&server, key).0, 200);
+    let (status, answer) = raw_verify(&server, key);
+    assert_eq!(status, 429, "{answer}");
+    let lower = answer.to_ascii_lowercase();
+    assert!(lower.contains("\r\nretry-after: "), "{answer}");
+    assert!(lower.contains("application/problem+json"), "{answer}");
+    assert!(answer.contains(r#""code":"RATE_LIMITED""#), "{answer}");
+    assert!(!answer.contains(key), "a refusal never echoes the key");
+    // Management is a separate budget: the CLI still works.
+    server.json(&["keys", "list", "--org", &org]);
+}

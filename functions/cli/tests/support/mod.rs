@@ -59,6 +59,11 @@ impl Server {
 
     /// Starts a server on `dir/data`, which may already exist.
     pub fn start_in(dir: tempfile::TempDir) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    /// Starts a server on `dir/data` with extra `serve` arguments.
+    pub fn start_with(dir: tempfile::TempDir, args: &[&str]) -> Self {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -71,6 +76,7 @@ impl Server {
         let mut child = command
             .args(["serve", "--log-format", "json", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
+            .args(args)
             .env("KEYPLANE_DATA_DIR", dir.path().join("data"))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
