@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::InvalidInput;
 
 const RANDOM_LEN: usize = 22;
-const MAX_LEN: usize = 64;
+/// Longest id accepted from a client, prefix included.
+pub const MAX_LEN: usize = 64;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $code:literal) => {

@@ -68,7 +68,11 @@ pub fn no_control_characters(field: &str, code: &'static str, text: &str) -> Res
     }
 }
 
-fn is_hidden(c: char) -> bool {
+/// Is `c` a character no stored client text may hold: a control (Cc) or
+/// format (Cf) character, or a line or paragraph separator (Zl, Zp)? See
+/// [`no_control_characters`]; the OpenAPI document derives its text
+/// patterns from this predicate.
+pub fn is_hidden(c: char) -> bool {
     matches!(
         c.general_category(),
         GeneralCategory::Control

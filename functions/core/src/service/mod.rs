@@ -32,6 +32,7 @@ pub use keys::{CreateOutcome, CreatedKey, MAX_CREDITS};
 pub use last_use::{FlushReport, LastUseSettings};
 pub use lifecycle::{RollOutcome, RolledKey};
 pub use rotation::Rotation;
+pub use usage::{MAX_MODEL_LEN, MAX_USAGE_DAYS};
 pub use verify_cache::VerifyCacheSettings;
 
 use std::fmt;

@@ -7,12 +7,13 @@ use keyplane_core::service::{AuditPage, AuditQuery};
 
 use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
+use crate::openapi::errors;
 use crate::AppState;
-use keyplane_api::problem::Problem;
 
 /// Audit events of an organization, newest first (owners).
-#[utoipa::path(get, path = "/v1/organizations/{org}/audit", tag = "audit", params(("org" = String, Path), AuditQuery),
-    responses((status = 200, body = AuditPage), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/organizations/{org}/audit", tag = "audit", operation_id = "list_audit_events",
+    params(("org" = OrgId, Path, description = "organization id"), AuditQuery), security(("sigv4" = [])),
+    responses((status = 200, body = AuditPage), errors::Signed, errors::NotFound))]
 pub async fn list(
     State(state): State<AppState>,
     Path(org): Path<String>,

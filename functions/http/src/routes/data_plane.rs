@@ -11,14 +11,14 @@ use crate::answer::JsonAnswer;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::observe::RequestId;
+use crate::openapi::errors;
 use crate::AppState;
-use keyplane_api::problem::Problem;
 use keyplane_api::verify::LeakReceived;
 
 /// Verify a key. A bad key is an answer (`valid: false` and a code), not an
 /// error; a store failure is a 503, never `valid: true`.
-#[utoipa::path(post, path = "/v1/keys/verify", tag = "data plane", request_body = VerifyKey,
-    responses((status = 200, body = Verdict), (status = "4XX", body = Problem), (status = 503, body = Problem)))]
+#[utoipa::path(post, path = "/v1/keys/verify", tag = "data plane", operation_id = "verify", request_body = VerifyKey,
+    responses((status = 200, description = "the verdict, `valid` or not", body = Verdict), errors::DataPlaneBody))]
 pub async fn verify(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<VerifyKey>,
@@ -27,8 +27,8 @@ pub async fn verify(
 }
 
 /// Who holds this key (`Authorization: Bearer <key>`).
-#[utoipa::path(get, path = "/v1/whoami", tag = "data plane",
-    responses((status = 200, body = Verdict), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/v1/whoami", tag = "data plane", operation_id = "whoami", security(("bearer_key" = [])),
+    responses((status = 200, description = "the key's verdict: always `VALID`", body = Verdict), errors::BearerKey))]
 pub async fn whoami(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -56,8 +56,8 @@ pub async fn whoami(
 /// secret disables its key until a roll replaces it; a previous secret in its
 /// roll grace period ends at once. A secret whose grace had ended is only
 /// audited.
-#[utoipa::path(post, path = "/v1/keys/report-leak", tag = "data plane", request_body = ReportLeak,
-    responses((status = 202, body = LeakReceived), (status = "4XX", body = Problem)))]
+#[utoipa::path(post, path = "/v1/keys/report-leak", tag = "data plane", operation_id = "report_leak", request_body = ReportLeak,
+    responses((status = 202, description = "received, whether or not the key exists", body = LeakReceived), errors::DataPlaneBody))]
 pub async fn report_leak(
     State(state): State<AppState>,
     request_id: Option<Extension<RequestId>>,

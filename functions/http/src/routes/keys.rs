@@ -11,9 +11,9 @@ use keyplane_core::service::{
 
 use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
+use crate::openapi::errors;
 use crate::AppState;
 use keyplane_api::keys::{ActivateKey, KeyWithSecret};
-use keyplane_api::problem::Problem;
 
 /// Header set on the answer to a replayed create.
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -23,10 +23,12 @@ pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent
 /// signed request — answers 200 with the key it created, without the
 /// plaintext, and `Idempotent-Replayed: true`. An `Idempotency-Key` must be
 /// one of the SigV4 `SignedHeaders`.
-#[utoipa::path(post, path = "/v1/keys", tag = "keys", request_body = CreateKey,
+#[utoipa::path(post, path = "/v1/keys", tag = "keys", operation_id = "create_key", request_body = CreateKey,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
-    responses((status = 201, body = KeyWithSecret), (status = 200, description = "replay: the same shape without `key`", body = KeyWithSecret),
-        (status = "4XX", body = Problem)))]
+    security(("sigv4" = [])),
+    responses((status = 201, description = "created: the plaintext is in `key`, this once", body = KeyWithSecret),
+        (status = 200, description = "replay: the same shape without `key`", body = KeyWithSecret),
+        errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Response, ApiError> {
     let token = req.idempotency_token()?;
     match state
@@ -64,8 +66,9 @@ fn replayed(view: KeyView) -> Response {
 }
 
 /// List keys, masked, newest first.
-#[utoipa::path(get, path = "/v1/keys", tag = "keys", params(ListKeys),
-    responses((status = 200, body = KeyPage), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/keys", tag = "keys", operation_id = "list_keys", params(ListKeys),
+    security(("sigv4" = [])),
+    responses((status = 200, body = KeyPage), errors::Signed, errors::NotFound))]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -76,8 +79,9 @@ pub async fn list(
 }
 
 /// Read a key, masked.
-#[utoipa::path(get, path = "/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path)),
-    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/keys/{key_id}", tag = "keys", operation_id = "get_key", params(("key_id" = KeyId, Path)),
+    security(("sigv4" = [])),
+    responses((status = 200, body = KeyView), errors::Signed, errors::NotFound))]
 pub async fn get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -88,8 +92,9 @@ pub async fn get(
 }
 
 /// Edit a key: name, role, permissions, expiry, metadata, enabled.
-#[utoipa::path(patch, path = "/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path)), request_body = PatchKey,
-    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+#[utoipa::path(patch, path = "/v1/keys/{key_id}", tag = "keys", operation_id = "patch_key", params(("key_id" = KeyId, Path)),
+    request_body = PatchKey, security(("sigv4" = [])),
+    responses((status = 200, body = KeyView), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -103,8 +108,9 @@ pub async fn patch(
 }
 
 /// Revoke a key: immediate and final.
-#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "keys", params(("key_id" = String, Path)),
-    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+#[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "keys", operation_id = "revoke_key", params(("key_id" = KeyId, Path)),
+    security(("sigv4" = [])),
+    responses((status = 200, body = KeyView), errors::Signed, errors::NotFound, errors::Conflict))]
 pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -116,9 +122,9 @@ pub async fn revoke(
 
 /// Activate a pending key (second phase of a two-phase create), optionally
 /// binding the Secrets Manager secret that now holds it.
-#[utoipa::path(post, path = "/v1/keys/{key_id}/activate", tag = "keys", params(("key_id" = String, Path)),
-    request_body(content = Option<ActivateKey>),
-    responses((status = 200, body = KeyView), (status = "4XX", body = Problem)))]
+#[utoipa::path(post, path = "/v1/keys/{key_id}/activate", tag = "keys", operation_id = "activate_key", params(("key_id" = KeyId, Path)),
+    request_body(content = Option<ActivateKey>), security(("sigv4" = [])),
+    responses((status = 200, body = KeyView), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn activate(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -135,10 +141,11 @@ pub async fn activate(
 /// `grace_seconds` more. Only a caller who could create this key now may
 /// roll it; a personal key, only its creator. Repeats are answered like
 /// create's: 200, masked, `Idempotent-Replayed: true`.
-#[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", params(("key_id" = String, Path),
+#[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", operation_id = "roll_key", params(("key_id" = KeyId, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
-    request_body = RollKey,
-    responses((status = 200, body = KeyWithSecret), (status = "4XX", body = Problem)))]
+    request_body(content = Option<RollKey>), security(("sigv4" = [])),
+    responses((status = 200, description = "rolled (the new plaintext in `key`), or a replay without it", body = KeyWithSecret),
+        errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn roll(
     State(state): State<AppState>,
     Path(id): Path<String>,

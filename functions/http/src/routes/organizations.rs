@@ -11,13 +11,14 @@ use keyplane_core::tenancy::{Organization, Workspace};
 
 use crate::error::ApiError;
 use crate::extract::Signed;
+use crate::openapi::errors;
 use crate::AppState;
-use keyplane_api::problem::Problem;
 use keyplane_api::tenancy::Items;
 
 /// Create an organization (platform admins).
-#[utoipa::path(post, path = "/v1/organizations", tag = "organizations", request_body = CreateOrganization,
-    responses((status = 201, body = Organization), (status = "4XX", body = Problem)))]
+#[utoipa::path(post, path = "/v1/organizations", tag = "organizations", operation_id = "create_organization",
+    request_body = CreateOrganization, security(("sigv4" = [])),
+    responses((status = 201, body = Organization), errors::Signed, errors::JsonBody))]
 pub async fn create(
     State(state): State<AppState>,
     req: Signed,
@@ -30,9 +31,9 @@ pub async fn create(
 }
 
 /// Read an organization (members).
-#[utoipa::path(get, path = "/v1/organizations/{org}", tag = "organizations",
-    params(("org" = String, Path, description = "organization id")),
-    responses((status = 200, body = Organization), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/organizations/{org}", tag = "organizations", operation_id = "get_organization",
+    params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
+    responses((status = 200, body = Organization), errors::Signed, errors::NotFound))]
 pub async fn get(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -47,9 +48,10 @@ pub async fn get(
 }
 
 /// Rename (owners) or set the key quota (platform admins).
-#[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations", request_body = UpdateOrganization,
-    params(("org" = String, Path, description = "organization id")),
-    responses((status = 200, body = Organization), (status = "4XX", body = Problem)))]
+#[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations", operation_id = "update_organization",
+    request_body = UpdateOrganization,
+    params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
+    responses((status = 200, body = Organization), errors::Signed, errors::JsonBody, errors::NotFound))]
 pub async fn update(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -65,9 +67,10 @@ pub async fn update(
 }
 
 /// Create a workspace (owners).
-#[utoipa::path(post, path = "/v1/organizations/{org}/workspaces", tag = "organizations", request_body = CreateWorkspace,
-    params(("org" = String, Path, description = "organization id")),
-    responses((status = 201, body = Workspace), (status = "4XX", body = Problem)))]
+#[utoipa::path(post, path = "/v1/organizations/{org}/workspaces", tag = "organizations", operation_id = "create_workspace",
+    request_body = CreateWorkspace,
+    params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
+    responses((status = 201, body = Workspace), errors::Signed, errors::JsonBody, errors::NotFound))]
 pub async fn create_workspace(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -82,9 +85,9 @@ pub async fn create_workspace(
 }
 
 /// List workspaces (members).
-#[utoipa::path(get, path = "/v1/organizations/{org}/workspaces", tag = "organizations",
-    params(("org" = String, Path, description = "organization id")),
-    responses((status = 200, body = Items<Workspace>), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/organizations/{org}/workspaces", tag = "organizations", operation_id = "list_workspaces",
+    params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
+    responses((status = 200, body = Items<Workspace>), errors::Signed, errors::NotFound))]
 pub async fn list_workspaces(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -101,9 +104,9 @@ pub async fn list_workspaces(
 }
 
 /// List members (owners).
-#[utoipa::path(get, path = "/v1/organizations/{org}/members", tag = "organizations",
-    params(("org" = String, Path, description = "organization id")),
-    responses((status = 200, body = Items<Member>), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/organizations/{org}/members", tag = "organizations", operation_id = "list_members",
+    params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
+    responses((status = 200, body = Items<Member>), errors::Signed, errors::NotFound))]
 pub async fn list_members(
     State(state): State<AppState>,
     Path(org): Path<String>,
@@ -123,10 +126,12 @@ pub async fn list_members(
 /// permissions beyond their own, to anyone, themselves included. Lowering a
 /// member disables, before this answers, the personal keys that now exceed
 /// their rights.
-#[utoipa::path(put, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations", request_body = PutMember,
-    params(("org" = String, Path, description = "organization id"),
-           ("principal" = String, Path, description = "URL-encoded IAM ARN")),
-    responses((status = 200, body = Member), (status = "4XX", body = Problem)))]
+#[utoipa::path(put, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations", operation_id = "put_member",
+    request_body = PutMember,
+    params(("org" = OrgId, Path, description = "organization id"),
+           ("principal" = Principal, Path, description = "IAM ARN, URL-encoded")),
+    security(("sigv4" = [])),
+    responses((status = 200, body = Member), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn put_member(
     State(state): State<AppState>,
     Path((org, principal)): Path<(String, String)>,
@@ -144,10 +149,11 @@ pub async fn put_member(
 
 /// Remove a member (owners); their personal keys are disabled before this
 /// answers. A retry after an interrupted removal finishes it.
-#[utoipa::path(delete, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations",
-    params(("org" = String, Path, description = "organization id"),
-           ("principal" = String, Path, description = "URL-encoded IAM ARN")),
-    responses((status = 204), (status = "4XX", body = Problem)))]
+#[utoipa::path(delete, path = "/v1/organizations/{org}/members/{principal}", tag = "organizations", operation_id = "delete_member",
+    params(("org" = OrgId, Path, description = "organization id"),
+           ("principal" = Principal, Path, description = "IAM ARN, URL-encoded")),
+    security(("sigv4" = [])),
+    responses((status = 204, description = "removed"), errors::Signed, errors::NotFound, errors::Conflict))]
 pub async fn delete_member(
     State(state): State<AppState>,
     Path((org, principal)): Path<(String, String)>,

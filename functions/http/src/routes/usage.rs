@@ -8,12 +8,13 @@ use keyplane_core::service::{KeyUsage, ReportUsage, UsageRange};
 
 use crate::error::ApiError;
 use crate::extract::{parse_query, Signed};
+use crate::openapi::errors;
 use crate::AppState;
-use keyplane_api::problem::Problem;
 
 /// Report usage of a key (configured usage reporters).
-#[utoipa::path(post, path = "/v1/usage", tag = "usage", request_body = ReportUsage,
-    responses((status = 204), (status = "4XX", body = Problem)))]
+#[utoipa::path(post, path = "/v1/usage", tag = "usage", operation_id = "report_usage", request_body = ReportUsage,
+    security(("sigv4" = [])),
+    responses((status = 204, description = "recorded"), errors::Signed, errors::JsonBody, errors::NotFound))]
 pub async fn report(State(state): State<AppState>, req: Signed) -> Result<StatusCode, ApiError> {
     state
         .keyplane
@@ -23,8 +24,9 @@ pub async fn report(State(state): State<AppState>, req: Signed) -> Result<Status
 }
 
 /// Usage of a key per day and model.
-#[utoipa::path(get, path = "/v1/keys/{key_id}/usage", tag = "usage", params(("key_id" = String, Path), UsageRange),
-    responses((status = 200, body = KeyUsage), (status = "4XX", body = Problem)))]
+#[utoipa::path(get, path = "/v1/keys/{key_id}/usage", tag = "usage", operation_id = "get_key_usage",
+    params(("key_id" = KeyId, Path), UsageRange), security(("sigv4" = [])),
+    responses((status = 200, body = KeyUsage), errors::Signed, errors::NotFound))]
 pub async fn key_usage(
     State(state): State<AppState>,
     Path(id): Path<String>,
