@@ -81,6 +81,11 @@ impl ApiError {
         self.code
     }
 
+    /// Seconds the client is told to wait before retrying, if any.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// Adds a `WWW-Authenticate` challenge.
     pub fn challenge(mut self, scheme: &'static str) -> Self {
         self.www_authenticate = Some(scheme);
