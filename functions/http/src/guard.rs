@@ -526,4 +526,16 @@ mod tests {
             "another source has its own budget"
         );
     }
+
+    #[tokio::test]
+    async fn waiting_as_told_is_enough() {
+        let limiter = Limiter::new(Rate::per_second(nz(4), nz(1)));
+        let key = Source::V4(1);
+        assert!(limiter.check(&key, "tries").is_ok());
+        let refused = limiter.check(&key, "tries").expect_err("burst of one");
+        let told = refused.retry_after().expect("Retry-After");
+        assert_eq!(told, 1, "a quarter second rounds up to one");
+        tokio::time::sleep(Duration::from_secs(told)).await;
+        assert!(limiter.check(&key, "tries").is_ok());
+    }
 }
