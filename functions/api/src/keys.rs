@@ -84,7 +84,11 @@ pub struct ListKeys {
 #[serde(deny_unknown_fields)]
 pub struct PatchKey {
     /// Apply only if the key is still at this version.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "within_opt::<_, u64, 0, { u64::MAX }>",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub if_version: Option<u64>,
     /// `false` disables, `true` enables.
     #[serde(skip_serializing_if = "Option::is_none")]

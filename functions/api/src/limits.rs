@@ -99,7 +99,9 @@ impl<const MIN: u64, const MAX: u64> Visitor<'_> for Within<MIN, MAX> {
 
     fn visit_f64<E: de::Error>(self, n: f64) -> Result<u64, E> {
         // A fraction or a number beyond u64 is out of range, not a type error.
-        let whole = n.fract() == 0.0 && n >= 0.0 && n <= u64::MAX as f64;
+        // `u64::MAX as f64` is 2^64, one past the largest u64: the bound is
+        // strict, or 18446744073709551616 would be read as u64::MAX.
+        let whole = n.fract() == 0.0 && n >= 0.0 && n < u64::MAX as f64;
         Self::check(whole.then_some(n as u64))
     }
 
@@ -119,6 +121,11 @@ mod tests {
         grace: u32,
         #[serde(default, deserialize_with = "super::within_opt::<_, usize, 1, 100>")]
         limit: Option<usize>,
+        #[serde(
+            default,
+            deserialize_with = "super::within_opt::<_, u64, 0, { u64::MAX }>"
+        )]
+        version: Option<u64>,
     }
 
     fn parse(json: &str) -> Result<Probe, String> {
@@ -144,5 +151,19 @@ mod tests {
         let ok = parse(r#"{"grace":86400,"limit":null}"#).expect("in range");
         assert_eq!((ok.grace, ok.limit), (86_400, None));
         assert_eq!(parse(r#"{"grace":0}"#).map(|p| p.limit), Ok(None));
+    }
+
+    #[test]
+    fn whole_floats_count_but_nothing_beyond_u64() {
+        let version = |json: &str| parse(json).map(|p| p.version);
+        assert_eq!(version(r#"{"grace":0,"version":7.0}"#), Ok(Some(7)));
+        assert_eq!(
+            version(r#"{"grace":0,"version":18446744073709551615}"#),
+            Ok(Some(u64::MAX))
+        );
+        for beyond in ["18446744073709551616", "1.8446744073709552e19", "1e30"] {
+            let json = format!(r#"{{"grace":0,"version":{beyond}}}"#);
+            assert!(version(&json).is_err(), "{beyond}");
+        }
     }
 }
