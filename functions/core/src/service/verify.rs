@@ -97,12 +97,8 @@ impl Keyplane {
     /// Verifies a presented key. Store failures are errors (fail closed),
     /// never a `VALID` answer.
     pub async fn verify(&self, req: VerifyKey) -> Result<Verdict, Error> {
-        if let Err(malformed) = req.key.check() {
-            return Ok(Verdict {
-                reason: Some(malformed.code().to_owned()),
-                ..bare(VerifyCode::Malformed)
-            });
-        }
+        // The request is checked before the key: a bad permission or cost is
+        // the caller's bug, answered 400 whatever key came with it.
         if let Some(cost) = req.cost {
             if !(1..=MAX_COST).contains(&cost) {
                 return Err(Error::invalid(
@@ -113,6 +109,12 @@ impl Keyplane {
         }
         for wanted in &req.permissions {
             permission::validate(wanted)?;
+        }
+        if let Err(malformed) = req.key.check() {
+            return Ok(Verdict {
+                reason: Some(malformed.code().to_owned()),
+                ..bare(VerifyCode::Malformed)
+            });
         }
         let hash = req.key.hash();
         // One clock read for the whole verify: the cache's freshness, the
