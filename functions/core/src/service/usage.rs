@@ -26,11 +26,18 @@ impl Keyplane {
                 "only configured usage reporters may report usage",
             ));
         }
+        // Counted in characters and held to the character rule of every other
+        // stored text (names, metadata): model names are echoed in usage rows.
         let model = req.model.trim();
-        if model.is_empty() || model.len() > MAX_MODEL_LEN || model.chars().any(char::is_control) {
+        if model.is_empty()
+            || model.chars().count() > MAX_MODEL_LEN
+            || model.chars().any(crate::validate::is_hidden)
+        {
             return Err(Error::invalid(
                 "INVALID_MODEL",
-                format!("model must be 1 to {MAX_MODEL_LEN} characters without control characters"),
+                format!(
+                    "model must be 1 to {MAX_MODEL_LEN} characters without control or format characters"
+                ),
             ));
         }
         crate::validate::no_keys("model", model)?;
