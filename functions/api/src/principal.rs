@@ -23,7 +23,10 @@ const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 
 impl Principal {
     /// Parses and normalises an IAM ARN: users, roles, the account root, and
-    /// STS assumed-role sessions (which become their role).
+    /// STS assumed-role sessions (which become their role). IAM names and
+    /// paths are printable ASCII, so an ARN is too: anything else (a
+    /// Cyrillic `а` in `аlice`, a space, a control character) is refused,
+    /// and two principals that read alike are the same principal.
     pub fn parse(raw: &str) -> Result<Self, InvalidInput> {
         let invalid = || {
             InvalidInput::new(
@@ -32,7 +35,7 @@ impl Principal {
                 "not an IAM principal ARN (arn:aws:iam::<account>:user/…, role/… or root)",
             )
         };
-        if raw.len() > MAX_ARN_LEN || raw.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        if raw.len() > MAX_ARN_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid());
         }
         let parts: Vec<&str> = raw.splitn(6, ':').collect();
@@ -135,6 +138,8 @@ mod tests {
             "arn:aws:iam::123456789012:group/devs",
             "arn:aws:iam:us-east-1:123456789012:user/alice",
             "arn:aws:iam::123456789012:user/al ice",
+            "arn:aws:iam::123456789012:user/\u{430}lice",
+            "arn:aws:iam::123456789012:user/alice\u{a0}",
         ] {
             assert_eq!(
                 Principal::parse(arn).map_err(|e| e.code),
