@@ -1,7 +1,8 @@
 //! The provider through the real Terraform CLI, against `keyplane serve`
 //! and moto: the whole lifecycle of a workspace key, each step checked
-//! against the API and Secrets Manager, and every file and log Terraform
-//! wrote scanned for the plaintexts.
+//! against the API and Secrets Manager, and everything Terraform, the
+//! provider and the server left behind scanned for the plaintexts
+//! ([`assert_no_plaintext_anywhere`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,12 +10,13 @@ mod support;
 
 use keyplane_api::id::{KeyId, OrgId, WorkspaceId};
 use keyplane_api::key::DisplayStatus;
-use keyplane_api::key_format::ApiKey;
+use keyplane_api::key_format::{ApiKey, KeyEnv};
 use keyplane_api::keys::ListKeys;
 use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
 use keyplane_api::verify::{VerifyCode, VerifyKey};
 use keyplane_client::Client;
 use keyplane_secrets::{Recovery, SecretsClient, Stage};
+use support::leak_scan::LeakScan;
 use support::{moto_endpoint, moto_rotation_function, secrets, Server, Terraform};
 
 struct Fixture {
@@ -26,6 +28,9 @@ struct Fixture {
     ws: WorkspaceId,
     /// Unique per test, so secrets on the shared moto never collide.
     prefix: String,
+    /// The leak scans' control: a plaintext every configuration outputs,
+    /// so it is in every plan and state the scans read.
+    control: ApiKey,
 }
 
 impl Fixture {
@@ -57,6 +62,7 @@ impl Fixture {
             org: org.id,
             ws: ws.id,
             prefix: format!("keyplane-tf-{:08x}", rand::random::<u32>()),
+            control: ApiKey::mint(KeyEnv::Test),
         })
     }
 
@@ -73,8 +79,14 @@ provider "keyplane" {{
   region                  = "us-east-1"
   secretsmanager_endpoint = "{}"
 }}
+
+output "leak_scan_control" {{
+  value = "{}"
+}}
 "#,
-            self.server.endpoint, self.moto
+            self.server.endpoint,
+            self.moto,
+            self.control.expose()
         )
     }
 
@@ -153,6 +165,89 @@ fn planned_actions(tf: &Terraform, address: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Every file in `dir` and below, concatenated.
+fn files_under(dir: &std::path::Path) -> Vec<u8> {
+    let mut all = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            all.extend(files_under(&path));
+        } else {
+            all.extend(std::fs::read(&path).unwrap_or_default());
+        }
+    }
+    all
+}
+
+/// No plaintext in `minted` anywhere the run left data: every plan and
+/// state Terraform showed as JSON (a last plan and state, after a
+/// refresh-only apply, are shown here too), the raw `terraform.tfstate` and its backup, Terraform's TRACE log
+/// and the provider's log, everything any Terraform command printed, and
+/// `keyplane serve`'s log and data directory (its embedded store's file).
+/// Controls: the plaintext every configuration outputs
+/// ([`Fixture::control`]) is found in each plan JSON, each state JSON and
+/// the raw state; `key_id` is found in the server's data, so that scan
+/// reads the store. The logs have no control of their own (nothing
+/// outside the code under test writes to them): each must be at TRACE.
+fn assert_no_plaintext_anywhere(fx: &Fixture, tf: &Terraform, minted: &[ApiKey], key_id: &str) {
+    let scan = LeakScan::new(minted.iter().map(ApiKey::expose));
+    let control = LeakScan::new([fx.control.expose()]);
+    // A destroy leaves a state without outputs; this puts the control's
+    // output back without creating anything.
+    tf.run(&[
+        "apply",
+        "-refresh-only",
+        "-auto-approve",
+        "-input=false",
+        "-no-color",
+    ])
+    .ok("refresh-only apply");
+    tf.plan_json();
+    tf.state_json();
+    let (plans, states) = tf.shown_json();
+    for (what, shown) in [("plan JSON", &plans), ("state JSON", &states)] {
+        assert!(!shown.is_empty(), "no {what} was shown");
+        for json in shown {
+            control.assert_present(what, json);
+            scan.assert_absent(what, json);
+        }
+    }
+    let state = tf.file("terraform.tfstate");
+    control.assert_present("terraform.tfstate", &state);
+    scan.assert_absent("terraform.tfstate", &state);
+    scan.assert_absent(
+        "terraform.tfstate.backup",
+        tf.file("terraform.tfstate.backup"),
+    );
+    for (what, log, trace) in [
+        ("Terraform's log", tf.file("terraform.log"), "[TRACE]"),
+        ("the provider's log", tf.file("provider.log"), " TRACE "),
+    ] {
+        assert!(
+            String::from_utf8_lossy(&log).contains(trace),
+            "{what} is not at TRACE"
+        );
+        scan.assert_absent(what, &log);
+    }
+    scan.assert_absent("Terraform's working directory", tf.everything_written());
+    for ran in tf.transcript() {
+        let what = format!("the output of terraform {}", ran.args.join(" "));
+        scan.assert_absent(&what, format!("{}{}", ran.stdout, ran.stderr));
+    }
+    let server_log = fx.server.log();
+    assert!(
+        server_log.contains(r#""level":"TRACE""#) && server_log.contains(r#""status":201"#),
+        "keyplane serve's log is not at TRACE, or has no access lines"
+    );
+    scan.assert_absent("keyplane serve's log", &server_log);
+    let data = files_under(&fx.server.dir.path().join("data"));
+    assert!(
+        String::from_utf8_lossy(&data).contains(key_id),
+        "the scan reads the server's store"
+    );
+    scan.assert_absent("keyplane serve's data directory", &data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,21 +408,12 @@ async fn a_workspace_key_from_apply_to_destroy() {
     assert_eq!(fx.status(&id3).await, DisplayStatus::Revoked);
     assert!(fx.secrets.describe(&arn3).await.unwrap().is_none());
 
-    // Never in state, plan, show -json or any log.
-    let shown = tf.run(&["show", "-json"]).ok("show -json").stdout;
-    let mut everything = tf.everything_written();
-    everything.push_str(&shown);
-    everything.push_str(&fx.server.log());
+    // Never in a plan, a state, a log or the server's store.
     assert!(
-        everything.contains(&id3),
+        tf.everything_written().contains(&id3),
         "the scan must see what Terraform wrote"
     );
-    for key in &plaintexts {
-        assert!(
-            !everything.contains(key.expose()),
-            "a plaintext key reached Terraform's files or logs"
-        );
-    }
+    assert_no_plaintext_anywhere(&fx, &tf, &plaintexts, &id3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,10 +606,7 @@ output "scope" {{
     );
     assert_eq!(fx.status(&id).await, DisplayStatus::Revoked);
     assert!(fx.secrets.describe(&arn).await.unwrap().is_some());
-    let everything = tf.everything_written();
-    for minted in [&plaintext, &replacement] {
-        assert!(!everything.contains(minted.expose()));
-    }
+    assert_no_plaintext_anywhere(&fx, &tf, &[plaintext, replacement], &id);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -563,4 +646,6 @@ async fn the_rotation_block_turns_secrets_manager_rotation_on_and_off() {
         id.to_string()
     );
     assert_no_changes(&tf, "turning rotation off");
+    let minted = fx.current_secret(&arn).await;
+    assert_no_plaintext_anywhere(&fx, &tf, &[minted], id.as_str());
 }

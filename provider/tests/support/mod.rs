@@ -18,6 +18,10 @@ use keyplane_local::credentials::LocalCredentials;
 use keyplane_secrets::SecretsClient;
 use secrecy::ExposeSecret;
 
+/// The scanner every leak scan shares (see the file).
+#[path = "../../../tests/src/leak_scan.rs"]
+pub mod leak_scan;
+
 /// The admin profile `keyplane serve` writes on first start.
 pub const ADMIN_PROFILE: &str = "keyplane-admin";
 const REGION: &str = "us-east-1";
@@ -51,7 +55,7 @@ fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<String>> {
     buffer
 }
 
-/// `keyplane serve` on a free loopback port.
+/// `keyplane serve` on a free loopback port, logging at TRACE.
 pub struct Server {
     pub dir: tempfile::TempDir,
     pub endpoint: String,
@@ -71,6 +75,8 @@ impl Server {
             .args(["serve", "--log-format", "json", "--listen"])
             .arg(format!("127.0.0.1:{port}"))
             .env("KEYPLANE_DATA_DIR", dir.path().join("data"))
+            // Everything it can say, for the leak scans of its log.
+            .env("RUST_LOG", "trace")
             .env_remove("KEYPLANE_STORE")
             .env_remove("KEYPLANE_TABLE")
             .env_remove("AWS_ENDPOINT_URL")
@@ -139,7 +145,16 @@ pub async fn secrets(moto: &str) -> SecretsClient {
 pub struct Terraform {
     pub dir: tempfile::TempDir,
     env: Vec<(String, String)>,
-    plans: std::sync::atomic::AtomicUsize,
+    /// Every command run, with what it printed: the leak scans read it.
+    transcript: Mutex<Vec<Ran>>,
+}
+
+/// One Terraform command and what it printed.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub args: Vec<String>,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 /// What a Terraform command printed, and how it ended.
@@ -211,7 +226,7 @@ impl Terraform {
         Self {
             dir,
             env,
-            plans: std::sync::atomic::AtomicUsize::new(0),
+            transcript: Mutex::new(Vec::new()),
         }
     }
 
@@ -239,7 +254,40 @@ impl Terraform {
             .unwrap_or_else(|e| {
                 panic!("cannot run terraform ({e}): tests/run installs it (. tests/tools && install_tools)")
             });
-        Run::from(output)
+        let run = Run::from(output);
+        self.transcript.lock().unwrap().push(Ran {
+            args: args.iter().map(|&a| a.to_owned()).collect(),
+            stdout: run.stdout.clone(),
+            stderr: run.stderr.clone(),
+        });
+        run
+    }
+
+    /// Every command run so far, with what it printed.
+    pub fn transcript(&self) -> Vec<Ran> {
+        self.transcript.lock().unwrap().clone()
+    }
+
+    /// What the `terraform show -json` runs printed: the saved plans
+    /// (`show -json tfplan`) and the states (`show -json`).
+    pub fn shown_json(&self) -> (Vec<String>, Vec<String>) {
+        let mut plans = Vec::new();
+        let mut states = Vec::new();
+        for command in self.transcript() {
+            match command.args.as_slice() {
+                [show, json, plan] if show == "show" && json == "-json" && plan == "tfplan" => {
+                    plans.push(command.stdout);
+                }
+                [show, json] if show == "show" && json == "-json" => states.push(command.stdout),
+                _ => {}
+            }
+        }
+        (plans, states)
+    }
+
+    /// The bytes of `name` in the working directory (empty if missing).
+    pub fn file(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.dir.path().join(name)).unwrap_or_default()
     }
 
     pub fn apply(&self) -> Run {
