@@ -48,6 +48,7 @@ pub fn document() -> &'static serde_json::Value {
     DOCUMENT.get_or_init(|| {
         let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         rules::apply(&mut doc);
+        require_headers(&mut doc);
         doc
     })
 }
@@ -92,88 +93,103 @@ impl Modify for Security {
     }
 }
 
-/// A problem+json answer: one per status, shared by reference as
-/// `#/components/responses/<name>`.
+/// A header a problem answer carries.
+#[derive(Clone, Copy)]
+enum ProblemHeader {
+    /// `WWW-Authenticate: <scheme>`, on every answer of its kind.
+    Challenge(&'static str),
+    /// `Retry-After: <seconds>`, on every answer of its kind (`always`) or
+    /// on some.
+    RetryAfter { always: bool },
+}
+
+/// A problem+json answer: one per status (two for 401, whose challenge
+/// differs), shared by reference as `#/components/responses/<name>`.
 struct ProblemResponse {
     status: u16,
     name: &'static str,
     description: &'static str,
-    /// A `WWW-Authenticate` challenge sent with every answer of this kind.
-    challenge: Option<&'static str>,
-    /// A `Retry-After` header sent with every answer of this kind.
-    retry_after: bool,
+    headers: &'static [ProblemHeader],
 }
 
-const PROBLEMS: [ProblemResponse; 9] = [
+const PROBLEMS: [ProblemResponse; 11] = [
     ProblemResponse {
         status: 400,
         name: "BadRequest",
         description: "Invalid input: a malformed id, body, query or header, a value out of range, \
                       or a rule of the use case broken (`code` says which; one status for all \
                       bad input).",
-        challenge: None,
-        retry_after: false,
+        headers: &[],
     },
     ProblemResponse {
         status: 401,
         name: "SignatureRejected",
         description: "No SigV4 signature, or one that does not verify: unknown access key, wrong \
                       scope, expired, body or headers not covered (`code` says which).",
-        challenge: Some("AWS4-HMAC-SHA256"),
-        retry_after: false,
+        headers: &[ProblemHeader::Challenge("AWS4-HMAC-SHA256")],
     },
     ProblemResponse {
         status: 401,
         name: "KeyRejected",
         description: "No bearer key, or one that may not be used: `code` is the verify code \
                       (`MALFORMED`, `NOT_FOUND`, `REVOKED`, …) or `BEARER_REQUIRED`.",
-        challenge: Some("Bearer"),
-        retry_after: false,
+        headers: &[ProblemHeader::Challenge("Bearer")],
     },
     ProblemResponse {
         status: 403,
         name: "Forbidden",
         description: "The caller is known but may not do this (or sent an API key to a \
                       management route: `API_KEY_NOT_ALLOWED`).",
-        challenge: None,
-        retry_after: false,
+        headers: &[],
     },
     ProblemResponse {
         status: 404,
         name: "NotFound",
         description: "The target does not exist, or is not visible to the caller.",
-        challenge: None,
-        retry_after: false,
+        headers: &[],
     },
     ProblemResponse {
         status: 409,
         name: "Conflict",
         description: "The target's state forbids the change (revoked, last owner, quota \
                       reached, an `Idempotency-Key` reused), or a concurrent change won.",
-        challenge: None,
-        retry_after: false,
+        headers: &[],
     },
     ProblemResponse {
         status: 413,
         name: "PayloadTooLarge",
         description: "The body is over 64 KiB.",
-        challenge: None,
-        retry_after: false,
+        headers: &[],
     },
     ProblemResponse {
         status: 415,
         name: "UnsupportedMediaType",
         description: "A body that is not `application/json` (or another `+json` type).",
-        challenge: None,
-        retry_after: false,
+        headers: &[],
+    },
+    ProblemResponse {
+        status: 429,
+        name: "TooManyRequests",
+        description: "Over the rate limit (`RATE_LIMITED`): per source address on the data \
+                      plane, per signed caller on management routes. Nothing was done; retry \
+                      after `Retry-After` seconds.",
+        headers: &[ProblemHeader::RetryAfter { always: true }],
+    },
+    ProblemResponse {
+        status: 431,
+        name: "HeadersTooLarge",
+        description: "The request line and headers are over the server's limit, 16 KiB by \
+                      default (`HEADERS_TOO_LARGE`).",
+        headers: &[],
     },
     ProblemResponse {
         status: 503,
         name: "Unavailable",
-        description: "The key store failed or timed out; nothing is known to have changed. \
-                      Verify fails closed: never `valid: true`.",
-        challenge: None,
-        retry_after: false,
+        description: "The key store failed (`STORE_UNAVAILABLE`), or the request did not \
+                      finish within the server's deadline (`TIMED_OUT`, with `Retry-After`); \
+                      nothing is known to have changed. Verify fails closed: never \
+                      `valid: true`.",
+        headers: &[ProblemHeader::RetryAfter { always: false }],
     },
 ];
 
@@ -187,31 +203,54 @@ impl ProblemResponse {
                     .schema(Some(Ref::from_schema_name("Problem")))
                     .build(),
             );
-        if let Some(scheme) = self.challenge {
-            let schema = ObjectBuilder::new()
-                .schema_type(Type::String)
-                .enum_values(Some([scheme]));
+        for header in self.headers {
+            let (name, schema, description) = match *header {
+                ProblemHeader::Challenge(scheme) => (
+                    "WWW-Authenticate",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .enum_values(Some([scheme])),
+                    "the scheme to authenticate with",
+                ),
+                ProblemHeader::RetryAfter { .. } => (
+                    "Retry-After",
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .minimum(Some(1)),
+                    "whole seconds to wait before retrying",
+                ),
+            };
             response = response.header(
-                "WWW-Authenticate",
+                name,
                 HeaderBuilder::new()
                     .schema(schema)
-                    .description(Some("the scheme to authenticate with"))
-                    .build(),
-            );
-        }
-        if self.retry_after {
-            let schema = ObjectBuilder::new()
-                .schema_type(Type::Integer)
-                .minimum(Some(0));
-            response = response.header(
-                "Retry-After",
-                HeaderBuilder::new()
-                    .schema(schema)
-                    .description(Some("seconds to wait before retrying"))
+                    .description(Some(description))
                     .build(),
             );
         }
         response.build()
+    }
+
+    /// The headers every answer of this kind carries.
+    fn required_headers(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.headers.iter().filter_map(|header| match header {
+            ProblemHeader::Challenge(_) => Some("WWW-Authenticate"),
+            ProblemHeader::RetryAfter { always: true } => Some("Retry-After"),
+            ProblemHeader::RetryAfter { always: false } => None,
+        })
+    }
+}
+
+/// utoipa's header object has no `required`: set it on the headers every
+/// answer of a kind carries.
+fn require_headers(doc: &mut serde_json::Value) {
+    for problem in &PROBLEMS {
+        for header in problem.required_headers() {
+            let pointer = format!("/components/responses/{}/headers/{header}", problem.name);
+            if let Some(serde_json::Value::Object(header)) = doc.pointer_mut(&pointer) {
+                header.insert("required".to_owned(), serde_json::Value::Bool(true));
+            }
+        }
     }
 }
 
@@ -252,10 +291,11 @@ pub mod errors {
     use utoipa::IntoResponses;
 
     /// The refusals every signed management call can get, whatever it does:
-    /// 400 (a bad id, query or body, or one cut off), 401 (the signature), 403
-    /// (the caller's rights, or an API key sent where only IAM may go), 413
-    /// (the body is read before the signature is checked, on every method),
-    /// 503 (the store).
+    /// 400 (a bad id, query or body, or one cut off), 401 (the signature),
+    /// 403 (the caller's rights, or an API key sent where only IAM may go),
+    /// 413 (the body is read before the signature is checked, on every
+    /// method), 429 (the caller's rate), 431 (the headers), 503 (the store,
+    /// or the deadline).
     #[derive(Debug)]
     pub struct Signed;
 
@@ -266,6 +306,8 @@ pub mod errors {
                 "SignatureRejected",
                 "Forbidden",
                 "PayloadTooLarge",
+                "TooManyRequests",
+                "HeadersTooLarge",
                 "Unavailable",
             ])
         }
@@ -301,8 +343,8 @@ pub mod errors {
         }
     }
 
-    /// The refusals of verify and report-leak, which read a JSON body and take
-    /// no credential: 400, 413, 415, 503.
+    /// The refusals of verify and report-leak, which read a JSON body and
+    /// take no credential: 400, 413, 415, 429 (the source's rate), 431, 503.
     #[derive(Debug)]
     pub struct DataPlaneBody;
 
@@ -312,18 +354,36 @@ pub mod errors {
                 "BadRequest",
                 "PayloadTooLarge",
                 "UnsupportedMediaType",
+                "TooManyRequests",
+                "HeadersTooLarge",
                 "Unavailable",
             ])
         }
     }
 
-    /// The refusals of whoami: 401 (no usable key), 503.
+    /// The refusals of whoami: 401 (no usable key), 429, 431, 503.
     #[derive(Debug)]
     pub struct BearerKey;
 
     impl IntoResponses for BearerKey {
         fn responses() -> BTreeMap<String, RefOr<Response>> {
-            super::problems(&["KeyRejected", "Unavailable"])
+            super::problems(&[
+                "KeyRejected",
+                "TooManyRequests",
+                "HeadersTooLarge",
+                "Unavailable",
+            ])
+        }
+    }
+
+    /// The one refusal of health and the document, which every route
+    /// shares: 431, headers over the limit.
+    #[derive(Debug)]
+    pub struct Public;
+
+    impl IntoResponses for Public {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            super::problems(&["HeadersTooLarge"])
         }
     }
 }

@@ -17,7 +17,7 @@ use keyplane_api::limits::{
 use keyplane_core::id::{KeyId, OrgId};
 use keyplane_core::permission::{MAX_PERMISSIONS, MAX_PERMISSION_LEN};
 use keyplane_core::validate::{MAX_METADATA_ENTRIES, MAX_NAME_CHARS};
-use keyplane_http::{BODY_LIMIT, PROBLEM_JSON};
+use keyplane_http::{Limits, Rate, BODY_LIMIT, PROBLEM_JSON};
 use serde_json::{json, Value};
 
 async fn document(app: &TestApp) -> Value {
@@ -110,13 +110,12 @@ async fn operation_ids_are_unique_and_name_what_they_do() {
     }
 }
 
-/// Every status of every operation, as documented. 429 joins the
-/// rate-limited ones when the limiter does.
+/// Every status of every operation, as documented.
 #[tokio::test]
 async fn each_operation_documents_exactly_the_statuses_it_answers() {
     let app = TestApp::new();
     let doc = document(&app).await;
-    let signed = [400, 401, 403, 413, 503];
+    let signed = [400, 401, 403, 413, 429, 431, 503];
     let with = |extra: &[u16]| -> BTreeSet<u16> { signed.iter().chain(extra).copied().collect() };
     let expected: BTreeMap<&str, BTreeSet<u16>> = BTreeMap::from([
         ("create_organization", with(&[201, 415])),
@@ -137,11 +136,17 @@ async fn each_operation_documents_exactly_the_statuses_it_answers() {
         ("roll_key", with(&[200, 404, 409, 415])),
         ("report_usage", with(&[204, 404, 415])),
         ("get_key_usage", with(&[200, 404])),
-        ("verify", BTreeSet::from([200, 400, 413, 415, 503])),
-        ("whoami", BTreeSet::from([200, 401, 503])),
-        ("report_leak", BTreeSet::from([202, 400, 413, 415, 503])),
-        ("healthz", BTreeSet::from([200])),
-        ("openapi", BTreeSet::from([200])),
+        (
+            "verify",
+            BTreeSet::from([200, 400, 413, 415, 429, 431, 503]),
+        ),
+        ("whoami", BTreeSet::from([200, 401, 429, 431, 503])),
+        (
+            "report_leak",
+            BTreeSet::from([202, 400, 413, 415, 429, 431, 503]),
+        ),
+        ("healthz", BTreeSet::from([200, 431])),
+        ("openapi", BTreeSet::from([200, 431])),
     ]);
     let documented: BTreeMap<String, BTreeSet<u16>> = operations(&doc)
         .iter()
@@ -197,6 +202,21 @@ async fn every_error_is_problem_json_with_a_stable_code() {
     );
     assert_eq!(problem["properties"]["status"]["minimum"], 400);
     assert_eq!(problem["properties"]["status"]["maximum"], 599);
+
+    // The headers every answer of a kind carries are required.
+    let responses = &doc["components"]["responses"];
+    for (response, header) in [
+        ("SignatureRejected", "WWW-Authenticate"),
+        ("KeyRejected", "WWW-Authenticate"),
+        ("TooManyRequests", "Retry-After"),
+    ] {
+        assert_eq!(
+            responses[response]["headers"][header]["required"], true,
+            "{response}"
+        );
+    }
+    // A store failure has none; a missed deadline does.
+    assert!(responses["Unavailable"]["headers"]["Retry-After"]["required"].is_null());
 }
 
 #[tokio::test]
@@ -409,6 +429,12 @@ async fn the_shared_refusals_are_real_and_documented() {
         if op.id == "whoami" {
             probes.push(("no key", base(), 401));
         }
+        let huge = "x".repeat(Limits::MAX_HEADER_BYTES);
+        probes.push((
+            "headers over the limit",
+            base().header("x-padding", &huge),
+            431,
+        ));
         for (what, req, status) in probes {
             let answer = app.send(req).await;
             let label = format!("{} {} with {what}", op.method, op.path);
@@ -436,5 +462,38 @@ async fn the_shared_refusals_are_real_and_documented() {
                 );
             }
         }
+    }
+}
+
+/// Every rate-limited operation documents 429, with `Retry-After`: with a
+/// budget of one request an hour, the second of each is refused.
+#[tokio::test]
+async fn rate_limited_operations_document_429() {
+    let one_an_hour: Rate = "1/h".parse().unwrap();
+    let app = TestApp::with_limits(Limits {
+        data_plane: Some(one_an_hour),
+        leak_reports: Some(one_an_hour),
+        management: Some(one_an_hour),
+        ..Limits::default()
+    });
+    let doc = document(&app).await;
+    for op in operations(&doc) {
+        if ["healthz", "openapi"].contains(&op.id.as_str()) {
+            continue;
+        }
+        let req = || {
+            let req = Req::new(&op.method, &op.concrete_path());
+            if op.is_management() {
+                req.by(ADMIN)
+            } else {
+                req
+            }
+        };
+        app.send(req()).await;
+        let answer = app.send(req()).await;
+        let label = format!("{} {}", op.method, op.path);
+        answer.expect_problem(429, "RATE_LIMITED");
+        assert!(op.statuses().contains(&429), "{label}: 429 undocumented");
+        assert!(answer.header("retry-after").is_some(), "{label}");
     }
 }

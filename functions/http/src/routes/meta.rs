@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::openapi::errors;
 
 /// Health answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -15,14 +16,15 @@ pub struct Health {
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", tag = "meta", operation_id = "healthz", responses((status = 200, description = "up", body = Health)))]
+#[utoipa::path(get, path = "/healthz", tag = "meta", operation_id = "healthz", responses((status = 200, description = "up", body = Health), errors::Public))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// The OpenAPI document, generated from the handlers and types.
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", operation_id = "openapi",
-    responses((status = 200, description = "this document (OpenAPI 3.1)", body = Object, content_type = "application/json")))]
+    responses((status = 200, description = "this document (OpenAPI 3.1)", body = Object, content_type = "application/json"),
+        errors::Public))]
 pub async fn openapi() -> Json<&'static serde_json::Value> {
     Json(crate::openapi::document())
 }
