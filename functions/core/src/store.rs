@@ -146,6 +146,56 @@ pub struct KeyUpdate<'a> {
     pub fence: Option<&'a MemberFence>,
 }
 
+impl KeyUpdate<'_> {
+    /// The most items this update writes, deletes or checks in one atomic
+    /// write: the key, its secrets, the event, and the optional records.
+    pub fn items(&self) -> usize {
+        2 + self.put_secrets.len()
+            + self.delete_secrets.len()
+            + usize::from(self.release_quota)
+            + usize::from(self.idempotency.is_some())
+            + usize::from(self.fence.is_some())
+    }
+}
+
+/// Most items one atomic write may touch: DynamoDB's `TransactWriteItems`
+/// limit. A [`MemberChange`] stays within it (see [`MemberChange::items`]).
+pub const MAX_WRITE_ITEMS: usize = 100;
+
+/// A membership put or deleted together with the changes to the member's
+/// personal keys that the new rights no longer cover, all or nothing: a
+/// cut or removed member never keeps a live key beyond their rights, not
+/// even when the store fails half-way.
+#[derive(Debug, Clone, Copy)]
+pub struct MemberChange<'a> {
+    /// The organization.
+    pub organization_id: &'a OrgId,
+    /// The member.
+    pub principal: &'a Principal,
+    /// The new membership (its `version` is the new one); `None` deletes
+    /// the membership, which must exist.
+    pub member: Option<&'a Membership>,
+    /// For a put: the version it replaces (`None`: none may exist).
+    pub expected_version: Option<u64>,
+    /// The `member.put` or `member.delete` event.
+    pub audit: &'a AuditEvent,
+    /// Changes to the member's keys (at their expected versions), written
+    /// in the same atomic unit.
+    pub keys: &'a [KeyUpdate<'a>],
+}
+
+impl MemberChange<'_> {
+    /// Items of the change without its keys: the organization (checked),
+    /// the membership and the event.
+    pub const BASE_ITEMS: usize = 3;
+
+    /// Items written or checked: [`MemberChange::BASE_ITEMS`] and each key
+    /// update's items.
+    pub fn items(&self) -> usize {
+        Self::BASE_ITEMS + self.keys.iter().map(KeyUpdate::items).sum::<usize>()
+    }
+}
+
 /// Result of spending credits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreditOutcome {
@@ -215,13 +265,24 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     /// Creates a membership (`expected_version` `None`: none may exist) or
     /// replaces one still at `expected_version`; `VersionConflict`
     /// otherwise, `NotFound` if the organization is missing. The stored
-    /// version is `member.version`.
+    /// version is `member.version`. A [`KeyStore::change_member`] that
+    /// changes no key.
     async fn put_member(
         &self,
         member: &Membership,
         expected_version: Option<u64>,
         audit: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.change_member(MemberChange {
+            organization_id: &member.organization_id,
+            principal: &member.principal,
+            member: Some(member),
+            expected_version,
+            audit,
+            keys: &[],
+        })
+        .await
+    }
     /// Reads a membership.
     async fn get_member(
         &self,
@@ -230,13 +291,31 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
     ) -> Result<Option<Membership>, StoreError>;
     /// All memberships of an organization, by principal.
     async fn list_members(&self, org: &OrgId) -> Result<Vec<Membership>, StoreError>;
-    /// Deletes a membership; `NotFound` if missing.
+    /// Deletes a membership; `NotFound` if missing. A
+    /// [`KeyStore::change_member`] that changes no key.
     async fn delete_member(
         &self,
         org: &OrgId,
         principal: &Principal,
         audit: &AuditEvent,
-    ) -> Result<(), StoreError>;
+    ) -> Result<(), StoreError> {
+        self.change_member(MemberChange {
+            organization_id: org,
+            principal,
+            member: None,
+            expected_version: None,
+            audit,
+            keys: &[],
+        })
+        .await
+    }
+    /// Puts or deletes a membership as [`KeyStore::put_member`] and
+    /// [`KeyStore::delete_member`] do, and applies every key update with
+    /// it, all or nothing. Errors: `NotFound` (the organization, or the
+    /// membership to delete, is missing), `VersionConflict` (the
+    /// membership or one of the keys is not at its expected version).
+    /// Holds at most [`MAX_WRITE_ITEMS`] items ([`MemberChange::items`]).
+    async fn change_member(&self, change: MemberChange<'_>) -> Result<(), StoreError>;
 
     /// Creates a key, its secret, its audit event and its idempotency record,
     /// and counts it against the quota — all or nothing. A personal key is

@@ -87,6 +87,7 @@ macro_rules! conformance_tests {
             fenced_create_needs_the_membership_unchanged,
             fenced_update_needs_the_membership_unchanged,
             personal_keys_outlive_the_membership,
+            member_change_is_atomic_with_its_keys,
             idempotent_update_replays_first_record,
             leak_marks_are_stored,
         ]);

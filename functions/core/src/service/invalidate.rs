@@ -20,8 +20,8 @@ use crate::key::{KeyRecord, SecretRecord};
 use crate::key_format::KeyHash;
 use crate::principal::Principal;
 use crate::store::{
-    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, NewKey, Page, StoreError,
-    UsageIncrement,
+    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, MemberChange, NewKey, Page,
+    StoreError, UsageIncrement,
 };
 use crate::tenancy::{Membership, Organization, Workspace};
 use crate::usage::UsageRow;
@@ -121,6 +121,10 @@ impl KeyStore for InvalidatingStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.after(self.inner.delete_member(org, principal, audit).await)
+    }
+
+    async fn change_member(&self, change: MemberChange<'_>) -> Result<(), StoreError> {
+        self.after(self.inner.change_member(change).await)
     }
 
     async fn create_key(&self, new: NewKey<'_>) -> Result<(), StoreError> {

@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::audit::AuditEvent;
 use crate::id::KeyId;
-use crate::key::{DisabledReason, KeyRecord, KeyStatus, LiveSecret, MAX_GRACE_SECONDS};
+use crate::key::{
+    DisabledReason, KeyRecord, KeyStatus, LiveSecret, SecretRecord, MAX_GRACE_SECONDS,
+};
 use crate::key_format::{ApiKey, KeyHash};
 use crate::policy;
 use crate::store::{IdempotencyRecord, KeyUpdate, MemberFence, StoreError};
@@ -63,6 +65,36 @@ pub(crate) struct Change {
     pub idempotency: Option<IdempotencyRecord>,
 }
 
+/// A [`Change`] ready to write (see [`Keyplane::prepare`]).
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The key as it will be stored.
+    pub key: KeyRecord,
+    expected: u64,
+    puts: Vec<SecretRecord>,
+    deletes: Vec<KeyHash>,
+    release_quota: bool,
+    event: AuditEvent,
+    fence: Option<MemberFence>,
+    idempotency: Option<IdempotencyRecord>,
+}
+
+impl Prepared {
+    /// The store's view of it.
+    pub(crate) fn update(&self) -> KeyUpdate<'_> {
+        KeyUpdate {
+            key: &self.key,
+            expected_version: self.expected,
+            put_secrets: &self.puts,
+            delete_secrets: &self.deletes,
+            release_quota: self.release_quota,
+            audit: &self.event,
+            idempotency: self.idempotency.as_ref(),
+            fence: self.fence.as_ref(),
+        }
+    }
+}
+
 impl Change {
     pub(crate) fn new(key: KeyRecord, expected: u64, event: AuditEvent) -> Self {
         Self {
@@ -91,9 +123,10 @@ impl Keyplane {
         Ok((key, access))
     }
 
-    /// Writes a change, rewriting the snapshot on every live secret and
-    /// deleting ended ones, only if the key is still at `expected`.
-    pub(crate) async fn try_commit(&self, change: Change) -> Result<KeyRecord, StoreError> {
+    /// Makes a change ready to write: the version bumped, secrets whose
+    /// grace has ended dropped (their items deleted), and a fresh snapshot
+    /// for every live secret item.
+    pub(crate) fn prepare(&self, change: Change) -> Prepared {
         let now = self.clock.now();
         let Change {
             mut key,
@@ -113,19 +146,24 @@ impl Keyplane {
         key.version = expected + 1;
         key.updated_at = now;
         let puts = key.secret_records();
-        self.store
-            .update_key(KeyUpdate {
-                key: &key,
-                expected_version: expected,
-                put_secrets: &puts,
-                delete_secrets: &deletes,
-                release_quota,
-                audit: &event,
-                idempotency: idempotency.as_ref(),
-                fence: fence.as_ref(),
-            })
-            .await?;
-        Ok(key)
+        Prepared {
+            key,
+            expected,
+            puts,
+            deletes,
+            release_quota,
+            event,
+            fence,
+            idempotency,
+        }
+    }
+
+    /// Writes a change, rewriting the snapshot on every live secret and
+    /// deleting ended ones, only if the key is still at `expected`.
+    pub(crate) async fn try_commit(&self, change: Change) -> Result<KeyRecord, StoreError> {
+        let prepared = self.prepare(change);
+        self.store.update_key(prepared.update()).await?;
+        Ok(prepared.key)
     }
 
     /// [`Keyplane::try_commit`] with the outcome as a use-case error.

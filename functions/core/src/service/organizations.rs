@@ -1,17 +1,22 @@
 //! Organizations, workspaces and memberships.
 
+use crate::audit::AuditEvent;
 use crate::id::{OrgId, WorkspaceId};
 use crate::key::{DisabledReason, KeyRecord, KeyStatus, KeyType};
 use crate::permission;
 use crate::policy::{self, Standing};
 use crate::principal::Principal;
-use crate::store::StoreError;
+use crate::store::{KeyUpdate, MemberChange, StoreError, MAX_WRITE_ITEMS};
 use crate::tenancy::{
     Membership, OrgRole, Organization, Workspace, DEFAULT_KEY_QUOTA, MAX_KEY_QUOTA,
 };
 use crate::{validate, Error};
 
+use super::lifecycle::{Change, Prepared};
 use super::{Caller, Keyplane};
+
+/// Tries at a membership change whose keys keep moving under it.
+const MEMBER_CHANGE_ATTEMPTS: usize = 5;
 use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
 
 fn validate_quota(quota: u32) -> Result<u32, Error> {
@@ -139,7 +144,7 @@ impl Keyplane {
 
     /// Sets a member's roles; owners, and never beyond their own rights.
     /// Personal keys the member created that now exceed the member's rights
-    /// are disabled before this returns.
+    /// are disabled in the same atomic write as the membership.
     pub async fn put_member(
         &self,
         caller: &Caller,
@@ -154,32 +159,50 @@ impl Keyplane {
         }
         let permissions =
             permission::normalise(&req.permissions.unwrap_or_else(|| vec!["*".to_owned()]))?;
-        let existing = self.store.get_member(org, principal).await?;
-        let member = Membership {
-            organization_id: org.clone(),
-            principal: principal.clone(),
-            org_role: req.org_role,
-            workspace_roles: req.workspace_roles,
-            permissions,
-            updated_at: self.clock.now(),
-            version: existing.as_ref().map_or(1, |m| m.version + 1),
-        };
-        policy::may_grant_membership(access.standing(), &member)?;
-        if member.org_role != OrgRole::Owner {
-            self.keep_an_owner(org, principal).await?;
+        for _ in 0..MEMBER_CHANGE_ATTEMPTS {
+            let existing = self.store.get_member(org, principal).await?;
+            let expected = existing.as_ref().map(|m| m.version);
+            let member = Membership {
+                organization_id: org.clone(),
+                principal: principal.clone(),
+                org_role: req.org_role,
+                workspace_roles: req.workspace_roles.clone(),
+                permissions: permissions.clone(),
+                updated_at: self.clock.now(),
+                version: expected.map_or(1, |v| v + 1),
+            };
+            policy::may_grant_membership(access.standing(), &member)?;
+            if member.org_role != OrgRole::Owner {
+                self.keep_an_owner(org, principal).await?;
+            }
+            let event = self.audit_event(caller, org, "member.put", principal.as_str());
+            match self
+                .change_membership(caller, org, principal, Some(&member), expected, &event)
+                .await
+            {
+                Ok(()) => {
+                    self.recheck_personal_keys(caller, org, principal).await?;
+                    return Ok(member);
+                }
+                // One of the keys moved, not the membership: decide again.
+                Err(StoreError::VersionConflict)
+                    if self
+                        .store
+                        .get_member(org, principal)
+                        .await?
+                        .map(|m| m.version)
+                        == expected => {}
+                Err(err) => return Err(err.into()),
+            }
         }
-        let event = self.audit_event(caller, org, "member.put", principal.as_str());
-        self.store
-            .put_member(&member, existing.map(|m| m.version), &event)
-            .await?;
-        self.recheck_personal_keys(caller, org, principal).await?;
-        Ok(member)
+        Err(StoreError::VersionConflict.into())
     }
 
-    /// Removes a member; owners. Their personal keys are disabled before
-    /// this returns. A retry after a failure half-way finishes the job: when
-    /// the membership is already gone but live personal keys of the
-    /// principal remain, they are disabled and the removal succeeds.
+    /// Removes a member; owners. Their personal keys are disabled in the
+    /// same atomic write. A retry after an earlier removal that left live
+    /// personal keys behind finishes the job: when the membership is
+    /// already gone but live personal keys of the principal remain, they
+    /// are disabled and the removal succeeds.
     pub async fn delete_member(
         &self,
         caller: &Caller,
@@ -190,25 +213,96 @@ impl Keyplane {
         policy::may_administer_org(access.standing())?;
         self.keep_an_owner(org, principal).await?;
         let event = self.audit_event(caller, org, "member.delete", principal.as_str());
-        match self.store.delete_member(org, principal, &event).await {
-            Ok(()) => self
-                .recheck_personal_keys(caller, org, principal)
+        for _ in 0..MEMBER_CHANGE_ATTEMPTS {
+            match self
+                .change_membership(caller, org, principal, None, None, &event)
                 .await
-                .map(drop),
-            Err(StoreError::NotFound) => {
-                let finished = self.recheck_personal_keys(caller, org, principal).await?;
-                if finished > 0 {
-                    Ok(())
-                } else {
-                    Err(Error::not_found(
+            {
+                Ok(()) => {
+                    return self
+                        .recheck_personal_keys(caller, org, principal)
+                        .await
+                        .map(drop)
+                }
+                Err(StoreError::NotFound) => {
+                    let finished = self.recheck_personal_keys(caller, org, principal).await?;
+                    if finished > 0 {
+                        return Ok(());
+                    }
+                    return Err(Error::not_found(
                         "MEMBER_NOT_FOUND",
                         "member",
                         principal.as_str(),
-                    ))
+                    ));
                 }
+                // One of the keys moved: decide again.
+                Err(StoreError::VersionConflict) => {}
+                Err(other) => return Err(other.into()),
             }
-            Err(other) => Err(other.into()),
         }
+        Err(StoreError::VersionConflict.into())
+    }
+
+    /// Writes a membership change (`member` `None` removes it) together
+    /// with the disabling of every live personal key of `principal` that
+    /// the new rights no longer cover, in one atomic write: the store never
+    /// holds the new membership next to a key beyond it. A member with
+    /// more such keys than one write holds (dozens) has the rest disabled
+    /// first, each on its own, so a failure in between fails closed.
+    async fn change_membership(
+        &self,
+        caller: &Caller,
+        org: &OrgId,
+        principal: &Principal,
+        member: Option<&Membership>,
+        expected_version: Option<u64>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        let standing = if self.is_admin(principal) {
+            Standing::Admin
+        } else {
+            member.map_or(Standing::Outsider, Standing::Member)
+        };
+        let mut room = MAX_WRITE_ITEMS - MemberChange::BASE_ITEMS;
+        let mut ready = Vec::new();
+        for key in self.store.personal_keys(org, principal).await? {
+            if !needs_disabling(&key, standing) {
+                continue;
+            }
+            let prepared = self.prepare(self.disabling(caller, &key));
+            let items = prepared.update().items();
+            if items <= room {
+                room -= items;
+                ready.push(prepared);
+                continue;
+            }
+            match self.try_commit(self.disabling(caller, &key)).await {
+                // A key that moved or went is left to the recheck that
+                // follows every membership change.
+                Ok(_) | Err(StoreError::VersionConflict | StoreError::NotFound) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        let keys: Vec<KeyUpdate<'_>> = ready.iter().map(Prepared::update).collect();
+        self.store
+            .change_member(MemberChange {
+                organization_id: org,
+                principal,
+                member,
+                expected_version,
+                audit: event,
+                keys: &keys,
+            })
+            .await
+    }
+
+    /// `key` disabled because its creator lost the rights it needs.
+    fn disabling(&self, caller: &Caller, key: &KeyRecord) -> Change {
+        let event = self.audit_event(caller, &key.organization_id, "key.disable", key.id.as_str());
+        let mut disabled = key.clone();
+        disabled.status = KeyStatus::Disabled;
+        disabled.disabled_reason = Some(DisabledReason::CreatorAccessLost);
+        Change::new(disabled, key.version, event)
     }
 
     /// An organization must keep at least one owner, or nobody could manage
@@ -246,7 +340,9 @@ impl Keyplane {
     /// creator's current standing no longer covers; returns how many. Reads
     /// the membership and the keys strongly consistently and after the
     /// change that called it, so together with the membership fence on
-    /// every mint no key decided on the old rights stays live.
+    /// every mint no key decided on the old rights stays live: it catches
+    /// a key minted on the old rights between the change's read of the
+    /// keys and its write.
     async fn recheck_personal_keys(
         &self,
         caller: &Caller,

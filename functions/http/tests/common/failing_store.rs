@@ -12,8 +12,8 @@ use keyplane_core::key::{KeyRecord, SecretRecord};
 use keyplane_core::key_format::KeyHash;
 use keyplane_core::principal::Principal;
 use keyplane_core::store::{
-    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, NewKey, Page, StoreError,
-    UsageIncrement,
+    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, MemberChange, NewKey, Page,
+    StoreError, UsageIncrement,
 };
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 use keyplane_core::usage::UsageRow;
@@ -126,6 +126,9 @@ impl KeyStore for FailingStore {
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
         self.inner.delete_member(org, principal, audit).await
+    }
+    async fn change_member(&self, change: MemberChange<'_>) -> Result<(), StoreError> {
+        self.inner.change_member(change).await
     }
     async fn create_key(&self, new: NewKey<'_>) -> Result<(), StoreError> {
         self.inner.create_key(new).await

@@ -235,3 +235,172 @@ pub async fn leak_marks_are_stored<S: KeyStore>(store: S) {
         .expect("there");
     assert!(secret.leaked);
 }
+
+/// The update writing `key` over its previous version.
+fn update<'a>(
+    key: &'a keyplane_core::key::KeyRecord,
+    puts: &'a [keyplane_core::key::SecretRecord],
+    audit: &'a keyplane_core::audit::AuditEvent,
+) -> KeyUpdate<'a> {
+    KeyUpdate {
+        key,
+        expected_version: key.version - 1,
+        put_secrets: puts,
+        delete_secrets: &[],
+        release_quota: false,
+        audit,
+        idempotency: None,
+        fence: None,
+    }
+}
+
+/// A personal key of `who`'s, created.
+async fn personal_key_of<S: KeyStore>(
+    store: &S,
+    org: &keyplane_core::id::OrgId,
+    who: &keyplane_core::principal::Principal,
+) -> keyplane_core::key::KeyRecord {
+    given_key(
+        store,
+        KeyBuilder::new(org)
+            .created_by(who.clone())
+            .key_type(KeyType::Personal)
+            .build(),
+    )
+    .await
+}
+
+/// A membership change and the key changes it carries are one atomic
+/// unit: a stale key version, a stale membership version, a membership to
+/// delete that is gone or a missing organization refuses all of it, and
+/// nothing is written; otherwise all of it is written, with every event.
+pub async fn member_change_is_atomic_with_its_keys<S: KeyStore>(store: S) {
+    use keyplane_core::key::{DisabledReason, KeyStatus};
+    use keyplane_core::store::MemberChange;
+
+    let org = given_org(&store, 10).await;
+    let bob = principal("bob");
+    let joined = member(&org.id, &bob, &[]);
+    let put = event(&org.id, "member.put", bob.as_str(), t0());
+    store
+        .put_member(&joined, None, &put)
+        .await
+        .expect("put bob");
+    let first = personal_key_of(&store, &org.id, &bob).await;
+    let second = personal_key_of(&store, &org.id, &bob).await;
+    let disabled = |key: &keyplane_core::key::KeyRecord, from: u64| {
+        let mut next = next_version(key, 5, |k| {
+            k.status = KeyStatus::Disabled;
+            k.disabled_reason = Some(DisabledReason::CreatorAccessLost);
+        });
+        next.version = from + 1;
+        next
+    };
+    let (first_off, second_off) = (disabled(&first, 1), disabled(&second, 1));
+    let stale_second = disabled(&second, 4);
+    let puts = [first_off.secret_records(), second_off.secret_records()];
+    let stale_puts = stale_second.secret_records();
+    let events = [
+        event(&org.id, "key.disable", first.id.as_str(), at(5)),
+        event(&org.id, "key.disable", second.id.as_str(), at(5)),
+    ];
+    let removal = event(&org.id, "member.delete", bob.as_str(), at(5));
+    let remove = |keys| MemberChange {
+        organization_id: &org.id,
+        principal: &bob,
+        member: None,
+        expected_version: None,
+        audit: &removal,
+        keys,
+    };
+    let unchanged = |what: &str| {
+        let store = &store;
+        let (org, bob, first, second) = (&org, &bob, &first, &second);
+        let what = what.to_owned();
+        async move {
+            assert!(
+                store.get_member(&org.id, bob).await.expect("get").is_some(),
+                "{what}"
+            );
+            for key in [first, second] {
+                assert_eq!(
+                    store.get_key(&key.id).await,
+                    Ok(Some(key.clone())),
+                    "{what}"
+                );
+                let secret = store.get_secret(&key.secrets[0].hash).await;
+                assert_eq!(
+                    secret.map(|s| s.map(|s| (s.status, s.key_version))),
+                    Ok(Some((KeyStatus::Active, 1))),
+                    "{what}"
+                );
+            }
+            // org.create, member.put, two key.create.
+            assert_eq!(all_audit(store, &org.id).await.len(), 4, "{what}");
+        }
+    };
+
+    // A stale key version refuses the removal too.
+    let keys = [
+        update(&first_off, &puts[0], &events[0]),
+        update(&stale_second, &stale_puts, &events[1]),
+    ];
+    assert_eq!(
+        store.change_member(remove(&keys)).await,
+        Err(StoreError::VersionConflict)
+    );
+    unchanged("stale key").await;
+
+    // A stale membership version refuses the keys too.
+    let cut = keyplane_core::tenancy::Membership {
+        version: 2,
+        permissions: vec!["models:small".to_owned()],
+        ..joined.clone()
+    };
+    let keys = [update(&first_off, &puts[0], &events[0])];
+    let stale_put = MemberChange {
+        organization_id: &org.id,
+        principal: &bob,
+        member: Some(&cut),
+        expected_version: Some(7),
+        audit: &put,
+        keys: &keys,
+    };
+    assert_eq!(
+        store.change_member(stale_put).await,
+        Err(StoreError::VersionConflict)
+    );
+    unchanged("stale membership").await;
+
+    // All of it.
+    let keys = [
+        update(&first_off, &puts[0], &events[0]),
+        update(&second_off, &puts[1], &events[1]),
+    ];
+    assert_eq!(store.change_member(remove(&keys)).await, Ok(()));
+    assert_eq!(store.get_member(&org.id, &bob).await, Ok(None));
+    for key in [&first_off, &second_off] {
+        let stored = store.get_key(&key.id).await.expect("get").expect("kept");
+        assert_eq!((stored.status, stored.version), (KeyStatus::Disabled, 2));
+        let secret = store.get_secret(&key.secrets[0].hash).await;
+        assert_eq!(
+            secret.map(|s| s.map(|s| (s.status, s.key_version))),
+            Ok(Some((KeyStatus::Disabled, 2)))
+        );
+    }
+    assert_eq!(all_audit(&store, &org.id).await.len(), 7);
+
+    // The membership is gone now: a second removal is refused whole.
+    let again = next_version(&first_off, 6, |k| k.name = "again".to_owned());
+    let again_puts = again.secret_records();
+    let keys = [update(&again, &again_puts, &events[0])];
+    assert_eq!(
+        store.change_member(remove(&keys)).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.get_key(&first.id).await.map(|k| k.map(|k| k.version)),
+        Ok(Some(2))
+    );
+    assert_eq!(all_audit(&store, &org.id).await.len(), 7);
+}

@@ -9,8 +9,8 @@ use keyplane_core::key::{KeyRecord, SecretRecord};
 use keyplane_core::key_format::KeyHash;
 use keyplane_core::principal::Principal;
 use keyplane_core::store::{
-    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, NewKey, Page, StoreError,
-    UsageIncrement,
+    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, MemberChange, NewKey, Page,
+    StoreError, UsageIncrement,
 };
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 use keyplane_core::usage::UsageRow;
@@ -63,15 +63,6 @@ impl KeyStore for DynamoStore {
         self.list_ws(org).await
     }
 
-    async fn put_member(
-        &self,
-        member: &Membership,
-        expected_version: Option<u64>,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.put_membership(member, expected_version, audit).await
-    }
-
     async fn get_member(
         &self,
         org: &OrgId,
@@ -84,13 +75,8 @@ impl KeyStore for DynamoStore {
         self.list_memberships(org).await
     }
 
-    async fn delete_member(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        self.delete_membership(org, principal, audit).await
+    async fn change_member(&self, change: MemberChange<'_>) -> Result<(), StoreError> {
+        self.change_membership(change).await
     }
 
     async fn create_key(&self, new: NewKey<'_>) -> Result<(), StoreError> {

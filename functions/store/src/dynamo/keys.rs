@@ -147,80 +147,17 @@ impl DynamoStore {
             .transpose()
     }
 
-    /// Applies an update in one transaction: the key item is replaced only
-    /// at the expected version; every live secret is rewritten and ended
-    /// ones deleted (a hash named in both is only deleted: its put would be
-    /// overwritten anyway, and a transaction may touch an item once); the
-    /// event is appended; a revoke gives its slot back.
-    ///
-    /// The stats item is not touched, so a concurrent spend or usage report
-    /// is never overwritten.
+    /// Applies an update in one transaction (see [`push_update`]).
     pub(super) async fn update(&self, update: KeyUpdate<'_>) -> Result<(), StoreError> {
         let table = self.table();
         let key = update.key;
-
-        let mut expr = Expr::new();
-        let at_version = format!(
-            "{} = {}",
-            expr.name(VERSION),
-            expr.value("expected", n(update.expected_version))
-        );
-        let mut writes = vec![txn::put(
-            table,
-            items::key(key)?,
-            Some(Condition {
-                expression: at_version,
-                expr,
-            }),
-        )?];
-
-        let deleted: HashSet<&KeyHash> = update.delete_secrets.iter().collect();
-        let mut written: HashSet<&KeyHash> = HashSet::new();
-        for secret in update.put_secrets {
-            if !deleted.contains(&secret.hash) && written.insert(&secret.hash) {
-                writes.push(txn::put(table, items::secret(secret)?, None)?);
-            }
-        }
-        let mut removed: HashSet<&KeyHash> = HashSet::new();
-        for hash in update.delete_secrets {
-            if removed.insert(hash) {
-                writes.push(txn::delete(table, secret_key(hash))?);
-            }
-        }
-        writes.push(txn::put(table, items::audit(update.audit)?, None)?);
-        let idempotency = push_idempotency(
-            &mut writes,
-            table,
-            update.idempotency,
-            key.updated_at.timestamp(),
-        )?;
-        let fence = push_fence(&mut writes, table, update.fence)?;
-
-        let release = if update.release_quota {
-            // `ADD -1` rather than a guarded decrement: refusing a revoke
-            // because the count is already zero (only a bug could make it
-            // so) would keep a key alive; a negative count reads as zero.
-            let Condition {
-                expression: org_exists,
-                mut expr,
-            } = exists();
-            let subtract = format!(
-                "ADD {} {}",
-                expr.name(KEY_COUNT),
-                expr.value("minus_one", n(-1))
-            );
-            let org_key = primary_key(org_pk(&key.organization_id), ORG_SK);
-            writes.push(txn::update(
-                table,
-                org_key,
-                &subtract,
-                Some(&org_exists),
-                &expr,
-            )?);
-            Some(writes.len() - 1)
-        } else {
-            None
-        };
+        let mut writes = Vec::new();
+        let UpdateIndexes {
+            key: _,
+            idempotency,
+            fence,
+            release,
+        } = push_update(&mut writes, table, &update)?;
 
         let cancelled = match transact(&self.client, writes).await? {
             Ok(()) => return Ok(()),
@@ -274,6 +211,113 @@ impl DynamoStore {
         .map(|item| from_doc(&item))
         .transpose()
     }
+}
+
+/// Where the conditioned items of one key update sit in a transaction.
+pub(super) struct UpdateIndexes<'a> {
+    /// The key item, at its expected version.
+    pub(super) key: usize,
+    /// The idempotency record, which must be new.
+    pub(super) idempotency: Option<(usize, &'a IdempotencyRecord)>,
+    /// The membership fence.
+    pub(super) fence: Option<usize>,
+    /// The organization's count, which must exist.
+    pub(super) release: Option<usize>,
+}
+
+impl UpdateIndexes<'_> {
+    /// Did any of this update's conditions fail?
+    pub(super) fn any_failed(&self, cancelled: &Cancelled) -> bool {
+        cancelled.failed(self.key)
+            || self.idempotency.is_some_and(|(i, _)| cancelled.failed(i))
+            || self.fence.is_some_and(|i| cancelled.failed(i))
+            || self.release.is_some_and(|i| cancelled.failed(i))
+    }
+}
+
+/// Adds one key update's items to `writes`: the key item is replaced only
+/// at the expected version; every live secret is rewritten and ended ones
+/// deleted (a hash named in both is only deleted: its put would be
+/// overwritten anyway, and a transaction may touch an item once); the
+/// event is appended; a revoke gives its slot back.
+///
+/// The stats item is not touched, so a concurrent spend or usage report
+/// is never overwritten.
+pub(super) fn push_update<'a>(
+    writes: &mut Vec<TransactWriteItem>,
+    table: &str,
+    update: &KeyUpdate<'a>,
+) -> Result<UpdateIndexes<'a>, StoreError> {
+    let key = update.key;
+    let mut expr = Expr::new();
+    let at_version = format!(
+        "{} = {}",
+        expr.name(VERSION),
+        expr.value("expected", n(update.expected_version))
+    );
+    writes.push(txn::put(
+        table,
+        items::key(key)?,
+        Some(Condition {
+            expression: at_version,
+            expr,
+        }),
+    )?);
+    let key_index = writes.len() - 1;
+
+    let deleted: HashSet<&KeyHash> = update.delete_secrets.iter().collect();
+    let mut written: HashSet<&KeyHash> = HashSet::new();
+    for secret in update.put_secrets {
+        if !deleted.contains(&secret.hash) && written.insert(&secret.hash) {
+            writes.push(txn::put(table, items::secret(secret)?, None)?);
+        }
+    }
+    let mut removed: HashSet<&KeyHash> = HashSet::new();
+    for hash in update.delete_secrets {
+        if removed.insert(hash) {
+            writes.push(txn::delete(table, secret_key(hash))?);
+        }
+    }
+    writes.push(txn::put(table, items::audit(update.audit)?, None)?);
+    let idempotency = push_idempotency(
+        writes,
+        table,
+        update.idempotency,
+        key.updated_at.timestamp(),
+    )?;
+    let fence = push_fence(writes, table, update.fence)?;
+
+    let release = if update.release_quota {
+        // `ADD -1` rather than a guarded decrement: refusing a revoke
+        // because the count is already zero (only a bug could make it so)
+        // would keep a key alive; a negative count reads as zero.
+        let Condition {
+            expression: org_exists,
+            mut expr,
+        } = exists();
+        let subtract = format!(
+            "ADD {} {}",
+            expr.name(KEY_COUNT),
+            expr.value("minus_one", n(-1))
+        );
+        let org_key = primary_key(org_pk(&key.organization_id), ORG_SK);
+        writes.push(txn::update(
+            table,
+            org_key,
+            &subtract,
+            Some(&org_exists),
+            &expr,
+        )?);
+        Some(writes.len() - 1)
+    } else {
+        None
+    };
+    Ok(UpdateIndexes {
+        key: key_index,
+        idempotency,
+        fence,
+        release,
+    })
 }
 
 /// Adds the idempotency record, which must be new or expired at `now`;

@@ -5,7 +5,7 @@
 use keyplane_core::audit::AuditEvent;
 use keyplane_core::id::{OrgId, WorkspaceId};
 use keyplane_core::principal::Principal;
-use keyplane_core::store::StoreError;
+use keyplane_core::store::{MemberChange, StoreError};
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 
 use keyplane_core::id::KeyId;
@@ -14,6 +14,7 @@ use keyplane_core::key::KeyRecord;
 use super::codec::{from_doc, n, s, string};
 use super::errors::corrupt;
 use super::items::{self, primary_key};
+use super::keys::push_update;
 use super::schema::{
     member_sk, org_pk, personal_keys_prefix, workspace_sk, KEY_ID, KEY_QUOTA, MEMBER_PREFIX, NAME,
     ORG_SK, WORKSPACE_PREFIX,
@@ -133,29 +134,47 @@ impl DynamoStore {
             .collect()
     }
 
-    /// Creates a membership (none may exist) or replaces one still at
-    /// `expected_version`, if the organization exists.
-    pub(super) async fn put_membership(
+    /// Puts (creating, or replacing one still at the expected version, in
+    /// an existing organization) or deletes (an existing) membership with
+    /// its event and every key update, in one transaction.
+    pub(super) async fn change_membership(
         &self,
-        member: &Membership,
-        expected_version: Option<u64>,
-        event: &AuditEvent,
+        change: MemberChange<'_>,
     ) -> Result<(), StoreError> {
         let table = self.table();
-        let org = primary_key(org_pk(&member.organization_id), ORG_SK);
-        let condition = match expected_version {
-            None => absent(),
-            Some(version) => at_version(version),
+        let member_key = primary_key(org_pk(change.organization_id), member_sk(change.principal));
+        let (mut writes, org_index, member_index) = match change.member {
+            Some(member) => {
+                let org = primary_key(org_pk(change.organization_id), ORG_SK);
+                let condition = match change.expected_version {
+                    None => absent(),
+                    Some(version) => at_version(version),
+                };
+                let writes = vec![
+                    txn::check_exists(table, org)?,
+                    txn::put(table, items::member(member)?, Some(condition))?,
+                ];
+                (writes, Some(0), 1)
+            }
+            None => (vec![txn::delete_existing(table, member_key)?], None, 0),
         };
-        let writes = vec![
-            txn::check_exists(table, org)?,
-            txn::put(table, items::member(member)?, Some(condition))?,
-            txn::put(table, items::audit(event)?, None)?,
-        ];
+        writes.push(txn::put(table, items::audit(change.audit)?, None)?);
+        let mut keys = Vec::with_capacity(change.keys.len());
+        for update in change.keys {
+            keys.push(push_update(&mut writes, table, update)?);
+        }
         match transact(&self.client, writes).await? {
             Ok(()) => Ok(()),
-            Err(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
-            Err(cancelled) if cancelled.failed(1) => Err(StoreError::VersionConflict),
+            Err(cancelled) if org_index.is_some_and(|i| cancelled.failed(i)) => {
+                Err(StoreError::NotFound)
+            }
+            Err(cancelled) if cancelled.failed(member_index) => Err(match change.member {
+                Some(_) => StoreError::VersionConflict,
+                None => StoreError::NotFound,
+            }),
+            Err(cancelled) if keys.iter().any(|key| key.any_failed(&cancelled)) => {
+                Err(StoreError::VersionConflict)
+            }
             Err(cancelled) => Err(cancelled.unexpected()),
         }
     }
@@ -204,23 +223,5 @@ impl DynamoStore {
             keys.extend(self.key(&id).await?);
         }
         Ok(keys)
-    }
-
-    pub(super) async fn delete_membership(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let table = self.table();
-        let writes = vec![
-            txn::delete_existing(table, primary_key(org_pk(org), member_sk(principal)))?,
-            txn::put(table, items::audit(event)?, None)?,
-        ];
-        match transact(&self.client, writes).await? {
-            Ok(()) => Ok(()),
-            Err(cancelled) if cancelled.failed(0) => Err(StoreError::NotFound),
-            Err(cancelled) => Err(cancelled.unexpected()),
-        }
     }
 }

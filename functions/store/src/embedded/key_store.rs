@@ -9,8 +9,8 @@ use keyplane_core::key::{KeyRecord, SecretRecord};
 use keyplane_core::key_format::KeyHash;
 use keyplane_core::principal::Principal;
 use keyplane_core::store::{
-    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, NewKey, Page, StoreError,
-    UsageIncrement,
+    CreditOutcome, IdempotencyRecord, KeyQuery, KeyStore, KeyUpdate, MemberChange, NewKey, Page,
+    StoreError, UsageIncrement,
 };
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 use keyplane_core::usage::UsageRow;
@@ -73,17 +73,6 @@ impl KeyStore for EmbeddedStore {
             .await
     }
 
-    async fn put_member(
-        &self,
-        member: &Membership,
-        expected_version: Option<u64>,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let (member, event) = (member.clone(), audit.clone());
-        self.write(move |txn| tenancy::put_member(txn, &member, expected_version, &event))
-            .await
-    }
-
     async fn get_member(
         &self,
         org: &OrgId,
@@ -99,14 +88,9 @@ impl KeyStore for EmbeddedStore {
         self.read(move |txn| tenancy::list_members(txn, &org)).await
     }
 
-    async fn delete_member(
-        &self,
-        org: &OrgId,
-        principal: &Principal,
-        audit: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        let (org, principal, event) = (org.clone(), principal.clone(), audit.clone());
-        self.write(move |txn| tenancy::delete_member(txn, &org, &principal, &event))
+    async fn change_member(&self, change: MemberChange<'_>) -> Result<(), StoreError> {
+        let change = tenancy::MemberWrite::from(change);
+        self.write(move |txn| tenancy::change_member(txn, &change))
             .await
     }
 

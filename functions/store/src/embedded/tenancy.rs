@@ -3,13 +3,14 @@
 use keyplane_core::audit::AuditEvent;
 use keyplane_core::id::{OrgId, WorkspaceId};
 use keyplane_core::principal::Principal;
-use keyplane_core::store::{MemberFence, StoreError};
+use keyplane_core::store::{MemberChange, MemberFence, StoreError};
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 
 use super::audit;
 use super::codec::{decode, encode, read};
-use super::failure::TxResult;
+use super::failure::{Failure, TxResult};
+use super::keys;
 use super::tables::{MEMBERS, ORGANIZATIONS, WORKSPACES};
 
 /// Reads an organization inside a write transaction.
@@ -105,7 +106,53 @@ pub(super) fn list_workspaces(txn: &ReadTransaction, org: &OrgId) -> TxResult<Ve
     list_in_org(&txn.open_table(WORKSPACES)?, org)
 }
 
-pub(super) fn put_member(
+/// An owned [`MemberChange`], to move onto the blocking pool.
+#[derive(Debug)]
+pub(super) struct MemberWrite {
+    organization_id: OrgId,
+    principal: Principal,
+    member: Option<Membership>,
+    expected_version: Option<u64>,
+    audit: AuditEvent,
+    keys: Vec<keys::Update>,
+}
+
+impl From<MemberChange<'_>> for MemberWrite {
+    fn from(change: MemberChange<'_>) -> Self {
+        Self {
+            organization_id: change.organization_id.clone(),
+            principal: change.principal.clone(),
+            member: change.member.cloned(),
+            expected_version: change.expected_version,
+            audit: change.audit.clone(),
+            keys: change.keys.iter().map(|&u| keys::Update::from(u)).collect(),
+        }
+    }
+}
+
+/// Puts or deletes the membership and applies the key updates; any
+/// refusal aborts the whole transaction. A key that is gone or moved is a
+/// `VersionConflict`: `NotFound` is kept for the membership's absence.
+pub(super) fn change_member(txn: &WriteTransaction, change: &MemberWrite) -> TxResult<()> {
+    match &change.member {
+        Some(member) => put_member(txn, member, change.expected_version, &change.audit)?,
+        None => delete_member(
+            txn,
+            &change.organization_id,
+            &change.principal,
+            &change.audit,
+        )?,
+    }
+    for update in &change.keys {
+        keys::update(txn, update).map_err(|Failure(err)| match err {
+            StoreError::NotFound => Failure(StoreError::VersionConflict),
+            other => Failure(other),
+        })?;
+    }
+    Ok(())
+}
+
+fn put_member(
     txn: &WriteTransaction,
     member: &Membership,
     expected_version: Option<u64>,
@@ -163,7 +210,7 @@ pub(super) fn list_members(txn: &ReadTransaction, org: &OrgId) -> TxResult<Vec<M
     list_in_org(&txn.open_table(MEMBERS)?, org)
 }
 
-pub(super) fn delete_member(
+fn delete_member(
     txn: &WriteTransaction,
     org: &OrgId,
     principal: &Principal,
