@@ -3,6 +3,9 @@
 //! [`lambda_runtime_api`], which runs the built Lambda bootstraps (found by
 //! [`lambda_functions`]) as Lambda would.
 
+pub mod fault_proxy;
+pub mod faults;
+pub mod faulty_store;
 pub mod lambda_functions;
 pub mod lambda_runtime_api;
 pub mod leak_scan;

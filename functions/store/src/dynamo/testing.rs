@@ -36,6 +36,9 @@ use tokio::sync::Mutex;
 
 use super::{schema, DynamoStore};
 
+/// The SDK, for tests that build their own clients or read the table
+/// directly (the fault tests scan it for items without their key).
+pub use aws_sdk_dynamodb as sdk;
 pub use keyplane_aws::testing::{
     moto_endpoint, MOTO_ENDPOINT_VAR as ENDPOINT_VAR, REQUIRE_MOTO_VAR as REQUIRE_VAR,
 };
