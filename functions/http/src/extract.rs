@@ -2,6 +2,8 @@
 //! caller, JSON and query strings. Every rejection is a problem+json with a
 //! stable code, and none of them quotes the request.
 
+use std::future::Future;
+
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{header, request::Parts, HeaderMap, StatusCode};
@@ -10,7 +12,7 @@ use keyplane_core::service::IdempotencyToken;
 use keyplane_core::Caller;
 use serde::de::DeserializeOwned;
 
-use crate::auth::SignatureCoverage;
+use crate::auth::{AuthError, SignatureCoverage};
 use crate::error::ApiError;
 use crate::guard::PrincipalLimit;
 use crate::observe::RequestId;
@@ -91,6 +93,26 @@ impl Signed {
     }
 }
 
+impl Signed {
+    /// Runs the use case `write` unless this very signed request was
+    /// handled before: a byte-identical replay within the signature's
+    /// validity window is refused with 409 `REQUEST_REPLAYED` and changes
+    /// nothing (see [`keyplane_core::Keyplane::once`]). For every write
+    /// that is not idempotent by itself; creates and rolls are (see
+    /// [`Signed::idempotency_token`]) and are answered as replays instead.
+    /// The signature is read from the forwarded `Authorization` header,
+    /// behind API Gateway too; a write without one is refused, as it could
+    /// not be told from its replay.
+    pub async fn once<T>(
+        &self,
+        state: &AppState,
+        write: impl Future<Output = Result<T, keyplane_core::Error>>,
+    ) -> Result<T, ApiError> {
+        let coverage = SignatureCoverage::of(&self.headers).ok_or(AuthError::Missing)?;
+        Ok(state.keyplane.once(&coverage.digest, write).await?)
+    }
+}
+
 /// The header that makes creates and rolls safe to retry.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -161,6 +183,15 @@ pub fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Resu
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "UNSUPPORTED_MEDIA_TYPE",
             "send the body as JSON with content-type: application/json",
+        ));
+    }
+    // Every body is an object. serde's derived structs also take an array,
+    // field by field in declaration order (`["acme", 5]` would rename and
+    // set a quota), which no client means and the document does not offer.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::bad_request(
+            "INVALID_FIELD",
+            "invalid request body at `.`: wrong type or value, expected a JSON object",
         ));
     }
     // The plain parse is the hot path; a body that fails it is parsed again

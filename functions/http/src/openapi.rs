@@ -242,14 +242,30 @@ impl ProblemResponse {
 }
 
 /// utoipa's header object has no `required`: set it on the headers every
-/// answer of a kind carries.
+/// answer of a kind carries. `Idempotent-Replayed` is `true` when sent; a
+/// replayed create always sends it, a roll only when it is a replay.
 fn require_headers(doc: &mut serde_json::Value) {
-    for problem in &PROBLEMS {
-        for header in problem.required_headers() {
-            let pointer = format!("/components/responses/{}/headers/{header}", problem.name);
-            if let Some(serde_json::Value::Object(header)) = doc.pointer_mut(&pointer) {
-                header.insert("required".to_owned(), serde_json::Value::Bool(true));
-            }
+    use serde_json::{json, Value};
+    let mut required: Vec<String> = PROBLEMS
+        .iter()
+        .flat_map(|problem| {
+            problem
+                .required_headers()
+                .map(|header| format!("/components/responses/{}/headers/{header}", problem.name))
+        })
+        .collect();
+    required.push("/paths/~1v1~1keys/post/responses/200/headers/Idempotent-Replayed".to_owned());
+    for pointer in required {
+        if let Some(Value::Object(header)) = doc.pointer_mut(&pointer) {
+            header.insert("required".to_owned(), Value::Bool(true));
+        }
+    }
+    for pointer in [
+        "/paths/~1v1~1keys/post/responses/200/headers/Idempotent-Replayed/schema",
+        "/paths/~1v1~1keys~1{key_id}~1roll/post/responses/200/headers/Idempotent-Replayed/schema",
+    ] {
+        if let Some(schema) = doc.pointer_mut(pointer) {
+            *schema = json!({"type": "string", "enum": ["true"]});
         }
     }
 }

@@ -129,3 +129,43 @@ async fn principals_are_printable_ascii() {
         .await;
     answer.expect(200);
 }
+
+/// serde's derived structs take a JSON array too, field by field: `[null,
+/// null]` was a valid organization update and key activation, `["acme", 5]`
+/// a rename with a new quota. Every body is an object.
+#[tokio::test]
+async fn a_body_is_an_object_never_an_array() {
+    let app = TestApp::new();
+    let (org, ws) = app.setup_org().await;
+    let (_, id) = app.new_key(ADMIN, ws_key(&org, &ws)).await;
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/v1/organizations/{org}"),
+            r#"["renamed", 5]"#,
+        ),
+        ("PATCH", format!("/v1/organizations/{org}"), "[null, null]"),
+        ("POST", format!("/v1/keys/{id}/activate"), " [null, null]"),
+        ("POST", format!("/v1/keys/{id}/roll"), "[60]"),
+    ] {
+        let req = Req::new(method, &path)
+            .by(ADMIN)
+            .raw(body)
+            .content_type(Some("application/json"));
+        app.send(req).await.expect_problem(400, "INVALID_FIELD");
+    }
+    let verify = Req::new("POST", "/v1/keys/verify")
+        .raw(r#"["kp_test_x"]"#)
+        .content_type(Some("application/json"));
+    app.send(verify).await.expect_problem(400, "INVALID_FIELD");
+    let org = app
+        .call(
+            Some(ADMIN),
+            "GET",
+            &format!("/v1/organizations/{org}"),
+            None,
+            &[],
+        )
+        .await;
+    assert_ne!(org.json["name"], "renamed");
+}

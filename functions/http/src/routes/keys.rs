@@ -27,7 +27,8 @@ pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent
     params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
     security(("sigv4" = [])),
     responses((status = 201, description = "created: the plaintext is in `key`, this once", body = KeyWithSecret),
-        (status = 200, description = "replay: the same shape without `key`", body = KeyWithSecret),
+        (status = 200, description = "replay: the same shape without `key`", body = KeyWithSecret,
+            headers(("Idempotent-Replayed" = String, description = "`true`"))),
         errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn create(State(state): State<AppState>, req: Signed) -> Result<Response, ApiError> {
     let token = req.idempotency_token()?;
@@ -144,7 +145,8 @@ pub async fn activate(
 #[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", operation_id = "roll_key", params(("key_id" = KeyId, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
     request_body(content = Option<RollKey>), security(("sigv4" = [])),
-    responses((status = 200, description = "rolled (the new plaintext in `key`), or a replay without it", body = KeyWithSecret),
+    responses((status = 200, description = "rolled (the new plaintext in `key`), or a replay without it", body = KeyWithSecret,
+            headers(("Idempotent-Replayed" = String, description = "`true` on a replay, absent otherwise"))),
         errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
 pub async fn roll(
     State(state): State<AppState>,
