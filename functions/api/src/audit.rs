@@ -35,7 +35,8 @@ pub struct AuditEvent {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditQuery {
-    /// Cursor from the previous page.
+    /// `next_cursor` of the previous page; any other value is refused
+    /// (`INVALID_CURSOR`).
     pub cursor: Option<String>,
     /// Page size, 1–100 (default 50).
     pub limit: Option<usize>,

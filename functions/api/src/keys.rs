@@ -45,7 +45,7 @@ pub struct CreateKey {
     /// Permission patterns such as `models:gpt-4o` or `models:*`.
     #[serde(default)]
     pub permissions: Vec<String>,
-    /// When the key stops working.
+    /// When the key stops working; in the future (`EXPIRY_IN_PAST`).
     pub expires_at: Option<DateTime<Utc>>,
     /// Credit limit spent by verify with a `cost`; unmetered when omitted.
     #[serde(default, deserialize_with = "within_opt::<_, u64, 1, MAX_CREDITS>")]
@@ -69,7 +69,8 @@ pub struct ListKeys {
     pub workspace_id: Option<WorkspaceId>,
     /// Keys with this status.
     pub status: Option<DisplayStatus>,
-    /// Cursor from the previous page.
+    /// `next_cursor` of the previous page; any other value is refused
+    /// (`INVALID_CURSOR`).
     pub cursor: Option<String>,
     /// Page size, 1–100 (default 50).
     pub limit: Option<usize>,
@@ -102,7 +103,7 @@ pub struct PatchKey {
     /// New permission patterns.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
-    /// New expiry; `null` removes it.
+    /// New expiry, in the future (`EXPIRY_IN_PAST`); `null` removes it.
     #[serde(
         default,
         deserialize_with = "present",

@@ -56,7 +56,8 @@ pub struct ReportUsage {
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UsageRange {
-    /// First day; 30 days before `to` when omitted.
+    /// First day; 30 days before `to` when omitted. Not after `to`, and at
+    /// most 365 days before it (`INVALID_RANGE`).
     pub from: Option<NaiveDate>,
     /// Last day; today when omitted.
     pub to: Option<NaiveDate>,

@@ -24,7 +24,7 @@ pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent
 /// plaintext, and `Idempotent-Replayed: true`. An `Idempotency-Key` must be
 /// one of the SigV4 `SignedHeaders`.
 #[utoipa::path(post, path = "/v1/keys", tag = "keys", operation_id = "create_key", request_body = CreateKey,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed; reused for a different request, it is refused (`IDEMPOTENCY_KEY_MISMATCH`)")),
     security(("sigv4" = [])),
     responses((status = 201, description = "created: the plaintext is in `key`, this once", body = KeyWithSecret),
         (status = 200, description = "replay: the same shape without `key`", body = KeyWithSecret,
@@ -95,7 +95,7 @@ pub async fn get(
 /// Edit a key: name, role, permissions, expiry, metadata, enabled.
 #[utoipa::path(patch, path = "/v1/keys/{key_id}", tag = "keys", operation_id = "patch_key", params(("key_id" = KeyId, Path)),
     request_body = PatchKey, security(("sigv4" = [])),
-    responses((status = 200, body = KeyView), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
+    responses((status = 200, body = KeyView), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict, errors::Replayed))]
 pub async fn patch(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -104,28 +104,32 @@ pub async fn patch(
     let id = KeyId::parse(&id)?;
     let patch = req.json()?;
     Ok(Json(
-        state.keyplane.patch_key(&req.caller, &id, patch).await?,
+        req.once(&state, state.keyplane.patch_key(&req.caller, &id, patch))
+            .await?,
     ))
 }
 
 /// Revoke a key: immediate and final.
 #[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "keys", operation_id = "revoke_key", params(("key_id" = KeyId, Path)),
     security(("sigv4" = [])),
-    responses((status = 200, body = KeyView), errors::Signed, errors::NotFound, errors::Conflict))]
+    responses((status = 200, body = KeyView), errors::Signed, errors::NotFound, errors::Conflict, errors::Replayed))]
 pub async fn revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,
     req: Signed,
 ) -> Result<Json<KeyView>, ApiError> {
     let id = KeyId::parse(&id)?;
-    Ok(Json(state.keyplane.revoke_key(&req.caller, &id).await?))
+    Ok(Json(
+        req.once(&state, state.keyplane.revoke_key(&req.caller, &id))
+            .await?,
+    ))
 }
 
 /// Activate a pending key (second phase of a two-phase create), optionally
 /// binding the Secrets Manager secret that now holds it.
 #[utoipa::path(post, path = "/v1/keys/{key_id}/activate", tag = "keys", operation_id = "activate_key", params(("key_id" = KeyId, Path)),
     request_body(content = Option<ActivateKey>), security(("sigv4" = [])),
-    responses((status = 200, body = KeyView), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
+    responses((status = 200, body = KeyView), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict, errors::Replayed))]
 pub async fn activate(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -134,7 +138,8 @@ pub async fn activate(
     let id = KeyId::parse(&id)?;
     let body = req.json_or_default::<ActivateKey>()?;
     Ok(Json(
-        state.keyplane.activate_key(&req.caller, &id, body).await?,
+        req.once(&state, state.keyplane.activate_key(&req.caller, &id, body))
+            .await?,
     ))
 }
 
@@ -143,7 +148,7 @@ pub async fn activate(
 /// roll it; a personal key, only its creator. Repeats are answered like
 /// create's: 200, masked, `Idempotent-Replayed: true`.
 #[utoipa::path(post, path = "/v1/keys/{key_id}/roll", tag = "keys", operation_id = "roll_key", params(("key_id" = KeyId, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed")),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes retries safe; must be signed; reused for a different request, it is refused (`IDEMPOTENCY_KEY_MISMATCH`)")),
     request_body(content = Option<RollKey>), security(("sigv4" = [])),
     responses((status = 200, description = "rolled (the new plaintext in `key`), or a replay without it", body = KeyWithSecret,
             headers(("Idempotent-Replayed" = String, description = "`true` on a replay, absent otherwise"))),
