@@ -1,7 +1,7 @@
 //! The calls behind create, refresh, update, destroy and import.
 
 use keyplane_api::id::KeyId;
-use keyplane_api::key::KeyScope;
+use keyplane_api::key::{DisplayStatus, KeyScope};
 use keyplane_api::keys::{ActivateKey, CreateKey, KeyView, PatchKey};
 use keyplane_client::IdempotencyKey;
 use keyplane_secrets::{
@@ -256,10 +256,26 @@ async fn write_secret(
             kms_key_id: known(&planned.secret_kms_key_id).map(String::as_str),
             tags: &tags,
         };
-        return connection
+        return match connection
             .secrets
             .create_with(name, key, token.as_str(), &spec)
-            .await;
+            .await
+        {
+            Err(SecretsError::AlreadyExists { name }) => match leftover(connection, &name).await {
+                // Taken over: a new current version, tagged with this key.
+                Some(arn) => {
+                    let version = connection
+                        .secrets
+                        .put_version(&arn, key, token.as_str(), &[])
+                        .await?;
+                    connection.secrets.tag(&version.arn, &tags).await?;
+                    tracing::info!(secret = %arn, "took over a secret left by a failed create");
+                    Ok(version)
+                }
+                None => Err(SecretsError::AlreadyExists { name }),
+            },
+            other => other,
+        };
     }
     let secret_id = known(&planned.secret_id).map_or("", String::as_str);
     let version = connection
@@ -268,6 +284,23 @@ async fn write_secret(
         .await?;
     connection.secrets.tag(&version.arn, &tags).await?;
     Ok(version)
+}
+
+/// The ARN of secret `name` if all it holds is a dead key: tagged with
+/// the id of a key the caller can see that is revoked or expired. That is
+/// what a create leaves behind when Secrets Manager made the secret but
+/// its answer was lost (the key was then revoked): without taking it over,
+/// every later create of the same resource would stop at "already
+/// exists". A secret of a key the caller cannot see, or of a live one, is
+/// never touched.
+async fn leftover(connection: &Connection, name: &str) -> Option<String> {
+    let secret = connection.secrets.describe(name).await.ok()??;
+    if secret.deleted_date.is_some() {
+        return None;
+    }
+    let id = KeyId::parse(secret.tags.get(KEY_ID_TAG)?).ok()?;
+    let view = connection.keyplane.get_key(&id).await.ok()?;
+    matches!(view.status, DisplayStatus::Revoked | DisplayStatus::Expired).then_some(secret.arn)
 }
 
 pub async fn read(
