@@ -78,6 +78,13 @@ def _header_value(value: str) -> str:
     return " ".join(part for part in value.strip(" \t").split(" ") if part)
 
 
+# Every signed request carries a request id of its own, signed: two
+# identical generated requests within the same second would otherwise have
+# the same signature, and the server rightly takes the second for a replay
+# of the first (409 REQUEST_REPLAYED). Distinct clients' requests differ.
+_request_ids = itertools.count()
+
+
 class SigV4(requests.auth.AuthBase):
     """Signs a prepared request; the path is signed as sent (which the
     server accepts, as curl does), the payload hash covers the body."""
@@ -98,10 +105,11 @@ class SigV4(requests.auth.AuthBase):
             request.headers.pop(name, None)
         request.headers["Host"] = url.netloc
         request.headers["X-Amz-Date"] = amz_date
+        request.headers["X-Request-Id"] = f"conformance-{next(_request_ids)}"
         # Every header a client set is signed, as curl and the SDKs do (the
         # server refuses an unsigned Idempotency-Key).
         signed = {"host": url.netloc, "x-amz-date": amz_date}
-        for name in ("Content-Type", "Idempotency-Key"):
+        for name in ("Content-Type", "Idempotency-Key", "X-Request-Id"):
             if name in request.headers:
                 value = request.headers[name]
                 if isinstance(value, bytes):
