@@ -186,6 +186,29 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the server with SIGKILL, as a crash or an OOM kill would,
+    /// and hands back its directory.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+
+    /// Stops the server with SIGTERM, waits for a clean exit, and hands
+    /// back its directory.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let stopped = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(stopped.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status}: {}", self.log());
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
