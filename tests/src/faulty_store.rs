@@ -258,4 +258,20 @@ impl KeyStore for FaultyStore {
         self.run(decision, self.inner.list_audit(org, cursor, limit))
             .await
     }
+
+    async fn claim_request(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let decision = self.faults.decide("claim_request");
+        self.run(decision, self.inner.claim_request(digest, now, expires_at))
+            .await
+    }
+
+    async fn release_request(&self, digest: &str) -> Result<(), StoreError> {
+        let decision = self.faults.decide("release_request");
+        self.run(decision, self.inner.release_request(digest)).await
+    }
 }

@@ -393,4 +393,21 @@ pub trait KeyStore: Send + Sync + fmt::Debug + 'static {
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<Page<AuditEvent>, StoreError>;
+
+    /// Claims the signed request named by `digest` (a digest of its
+    /// signature) until `expires_at`, kept in whole seconds: `true` if this
+    /// call claimed it, `false` if an earlier claim is still live at `now`.
+    /// A claim whose expiry is at or before `now` counts as gone and is
+    /// replaced. Of concurrent claims of one digest exactly one gets `true`
+    /// — across every instance sharing the store. Claims change nothing
+    /// else; expired ones may be deleted at any time.
+    async fn claim_request(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Gives the claim of `digest` back, so that the same request may be
+    /// claimed again at once; nothing if it is not claimed.
+    async fn release_request(&self, digest: &str) -> Result<(), StoreError>;
 }

@@ -152,7 +152,9 @@ const PROBLEMS: [ProblemResponse; 11] = [
         status: 409,
         name: "Conflict",
         description: "The target's state forbids the change (revoked, last owner, quota \
-                      reached, an `Idempotency-Key` reused), or a concurrent change won.",
+                      reached, an `Idempotency-Key` reused), a concurrent change won, or \
+                      this very signed request was already received (`REQUEST_REPLAYED`: \
+                      nothing was done; sign the request again to repeat it).",
         headers: &[],
     },
     ProblemResponse {
@@ -354,6 +356,18 @@ pub mod errors {
     pub struct Conflict;
 
     impl IntoResponses for Conflict {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            super::problems(&["Conflict"])
+        }
+    }
+
+    /// 409 `REQUEST_REPLAYED`: a signed write that is not idempotent by
+    /// itself is handled once per signature; the same bytes again are
+    /// refused and change nothing.
+    #[derive(Debug)]
+    pub struct Replayed;
+
+    impl IntoResponses for Replayed {
         fn responses() -> BTreeMap<String, RefOr<Response>> {
             super::problems(&["Conflict"])
         }

@@ -27,6 +27,7 @@
 pub mod fixtures;
 
 mod audit;
+mod claims;
 mod credits;
 mod fences;
 mod keys;
@@ -37,6 +38,7 @@ mod updates;
 mod usage;
 
 pub use audit::*;
+pub use claims::*;
 pub use credits::*;
 pub use fences::*;
 pub use keys::*;
@@ -90,6 +92,9 @@ macro_rules! conformance_tests {
             member_change_is_atomic_with_its_keys,
             idempotent_update_replays_first_record,
             leak_marks_are_stored,
+            a_request_is_claimed_once_until_its_claim_expires,
+            a_released_request_can_be_claimed_again,
+            concurrent_claims_have_one_winner,
         ]);
     };
     (@cases [$fixture:expr] [$($case:ident),* $(,)?]) => {

@@ -1,9 +1,9 @@
 //! The store as the use cases see it when the verify cache is on: every
 //! write that can change a verdict forgets what the cache holds once the
 //! write returns, whether it succeeded or not (a timed-out write may still
-//! have landed). Only counters (credits, usage, last use) and lone audit
-//! events leave the cache alone: no verdict depends on them, and credits
-//! are always spent in the store.
+//! have landed). Only counters (credits, usage, last use), lone audit
+//! events and request claims leave the cache alone: no verdict depends on
+//! them, and credits are always spent in the store.
 //!
 //! Wrapping the store, rather than invalidating in each use case, means a
 //! write added later cannot forget to invalidate: the trait will not
@@ -200,5 +200,18 @@ impl KeyStore for InvalidatingStore {
         limit: usize,
     ) -> Result<Page<AuditEvent>, StoreError> {
         self.inner.list_audit(org, cursor, limit).await
+    }
+
+    async fn claim_request(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.claim_request(digest, now, expires_at).await
+    }
+
+    async fn release_request(&self, digest: &str) -> Result<(), StoreError> {
+        self.inner.release_request(digest).await
     }
 }

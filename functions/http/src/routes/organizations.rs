@@ -18,14 +18,17 @@ use keyplane_api::tenancy::Items;
 /// Create an organization (platform admins).
 #[utoipa::path(post, path = "/v1/organizations", tag = "organizations", operation_id = "create_organization",
     request_body = CreateOrganization, security(("sigv4" = [])),
-    responses((status = 201, body = Organization), errors::Signed, errors::JsonBody))]
+    responses((status = 201, body = Organization), errors::Signed, errors::JsonBody, errors::Replayed))]
 pub async fn create(
     State(state): State<AppState>,
     req: Signed,
 ) -> Result<(StatusCode, Json<Organization>), ApiError> {
-    let org = state
-        .keyplane
-        .create_organization(&req.caller, req.json()?)
+    let body = req.json()?;
+    let org = req
+        .once(
+            &state,
+            state.keyplane.create_organization(&req.caller, body),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(org)))
 }
@@ -51,18 +54,20 @@ pub async fn get(
 #[utoipa::path(patch, path = "/v1/organizations/{org}", tag = "organizations", operation_id = "update_organization",
     request_body = UpdateOrganization,
     params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
-    responses((status = 200, body = Organization), errors::Signed, errors::JsonBody, errors::NotFound))]
+    responses((status = 200, body = Organization), errors::Signed, errors::JsonBody, errors::NotFound, errors::Replayed))]
 pub async fn update(
     State(state): State<AppState>,
     Path(org): Path<String>,
     req: Signed,
 ) -> Result<Json<Organization>, ApiError> {
     let org = OrgId::parse(&org)?;
+    let body = req.json()?;
     Ok(Json(
-        state
-            .keyplane
-            .update_organization(&req.caller, &org, req.json()?)
-            .await?,
+        req.once(
+            &state,
+            state.keyplane.update_organization(&req.caller, &org, body),
+        )
+        .await?,
     ))
 }
 
@@ -70,16 +75,19 @@ pub async fn update(
 #[utoipa::path(post, path = "/v1/organizations/{org}/workspaces", tag = "organizations", operation_id = "create_workspace",
     request_body = CreateWorkspace,
     params(("org" = OrgId, Path, description = "organization id")), security(("sigv4" = [])),
-    responses((status = 201, body = Workspace), errors::Signed, errors::JsonBody, errors::NotFound))]
+    responses((status = 201, body = Workspace), errors::Signed, errors::JsonBody, errors::NotFound, errors::Replayed))]
 pub async fn create_workspace(
     State(state): State<AppState>,
     Path(org): Path<String>,
     req: Signed,
 ) -> Result<(StatusCode, Json<Workspace>), ApiError> {
     let org = OrgId::parse(&org)?;
-    let ws = state
-        .keyplane
-        .create_workspace(&req.caller, &org, req.json()?)
+    let body = req.json()?;
+    let ws = req
+        .once(
+            &state,
+            state.keyplane.create_workspace(&req.caller, &org, body),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(ws)))
 }
@@ -131,20 +139,23 @@ pub async fn list_members(
     params(("org" = OrgId, Path, description = "organization id"),
            ("principal" = Principal, Path, description = "IAM ARN, URL-encoded")),
     security(("sigv4" = [])),
-    responses((status = 200, body = Member), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict))]
+    responses((status = 200, body = Member), errors::Signed, errors::JsonBody, errors::NotFound, errors::Conflict, errors::Replayed))]
 pub async fn put_member(
     State(state): State<AppState>,
     Path((org, principal)): Path<(String, String)>,
     req: Signed,
 ) -> Result<Json<Member>, ApiError> {
     let (org, principal) = (OrgId::parse(&org)?, Principal::parse(&principal)?);
-    Ok(Json(
-        state
-            .keyplane
-            .put_member(&req.caller, &org, &principal, req.json()?)
-            .await?
-            .into(),
-    ))
+    let body = req.json()?;
+    let member = req
+        .once(
+            &state,
+            state
+                .keyplane
+                .put_member(&req.caller, &org, &principal, body),
+        )
+        .await?;
+    Ok(Json(member.into()))
 }
 
 /// Remove a member (owners); their personal keys are disabled before this
@@ -153,16 +164,17 @@ pub async fn put_member(
     params(("org" = OrgId, Path, description = "organization id"),
            ("principal" = Principal, Path, description = "IAM ARN, URL-encoded")),
     security(("sigv4" = [])),
-    responses((status = 204, description = "removed"), errors::Signed, errors::NotFound, errors::Conflict))]
+    responses((status = 204, description = "removed"), errors::Signed, errors::NotFound, errors::Conflict, errors::Replayed))]
 pub async fn delete_member(
     State(state): State<AppState>,
     Path((org, principal)): Path<(String, String)>,
     req: Signed,
 ) -> Result<StatusCode, ApiError> {
     let (org, principal) = (OrgId::parse(&org)?, Principal::parse(&principal)?);
-    state
-        .keyplane
-        .delete_member(&req.caller, &org, &principal)
-        .await?;
+    req.once(
+        &state,
+        state.keyplane.delete_member(&req.caller, &org, &principal),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

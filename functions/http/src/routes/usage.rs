@@ -14,11 +14,10 @@ use crate::AppState;
 /// Report usage of a key (configured usage reporters).
 #[utoipa::path(post, path = "/v1/usage", tag = "usage", operation_id = "report_usage", request_body = ReportUsage,
     security(("sigv4" = [])),
-    responses((status = 204, description = "recorded"), errors::Signed, errors::JsonBody, errors::NotFound))]
+    responses((status = 204, description = "recorded"), errors::Signed, errors::JsonBody, errors::NotFound, errors::Replayed))]
 pub async fn report(State(state): State<AppState>, req: Signed) -> Result<StatusCode, ApiError> {
-    state
-        .keyplane
-        .report_usage(&req.caller, req.json::<ReportUsage>()?)
+    let usage = req.json::<ReportUsage>()?;
+    req.once(&state, state.keyplane.report_usage(&req.caller, usage))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,5 +1,6 @@
-//! The embedded store with the verify path's reads and credit spends
-//! failing on demand, for fail-closed tests.
+//! The embedded store with the verify path's reads and credit spends,
+//! request claims and tenancy creates failing on demand, for fail-closed
+//! tests.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -28,6 +29,10 @@ pub struct Faults {
     pub credits: AtomicBool,
     /// `get_secret` never answers (a store that hangs).
     pub hang: AtomicBool,
+    /// `claim_request` and `release_request` fail.
+    pub claims: AtomicBool,
+    /// `create_organization` and `create_workspace` fail.
+    pub creates: AtomicBool,
 }
 
 /// The embedded store, with the verify path's reads and credit spends
@@ -61,6 +66,9 @@ impl KeyStore for FailingStore {
         org: &Organization,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
+        if self.faults.creates.load(Ordering::SeqCst) {
+            return Err(injected());
+        }
         self.inner.create_organization(org, audit).await
     }
     async fn get_organization(&self, id: &OrgId) -> Result<Option<Organization>, StoreError> {
@@ -82,6 +90,9 @@ impl KeyStore for FailingStore {
         workspace: &Workspace,
         audit: &AuditEvent,
     ) -> Result<(), StoreError> {
+        if self.faults.creates.load(Ordering::SeqCst) {
+            return Err(injected());
+        }
         self.inner.create_workspace(workspace, audit).await
     }
     async fn get_workspace(
@@ -193,5 +204,22 @@ impl KeyStore for FailingStore {
         limit: usize,
     ) -> Result<Page<AuditEvent>, StoreError> {
         self.inner.list_audit(org, cursor, limit).await
+    }
+    async fn claim_request(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if self.faults.claims.load(Ordering::SeqCst) {
+            return Err(injected());
+        }
+        self.inner.claim_request(digest, now, expires_at).await
+    }
+    async fn release_request(&self, digest: &str) -> Result<(), StoreError> {
+        if self.faults.claims.load(Ordering::SeqCst) {
+            return Err(injected());
+        }
+        self.inner.release_request(digest).await
     }
 }

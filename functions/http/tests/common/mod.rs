@@ -45,6 +45,8 @@ pub const REPORTER_ARN: &str = "arn:aws:iam::111111111111:role/gateway";
 pub const USER_AGENT: &str = "keyplane-http-tests/1.0";
 /// The region requests are signed for.
 pub const REGION: &str = "us-east-1";
+/// The header that makes every [`Req`] sign differently.
+pub const NONCE: &str = "x-test-nonce";
 
 /// The ARN of the principal named `name`.
 pub fn arn(name: &str) -> String {
@@ -152,6 +154,12 @@ impl Identify for Identities {
 }
 
 /// One request to send: built up, then passed to [`TestApp::send`].
+///
+/// Each `Req` carries a signed nonce of its own, as real clients sign at
+/// the wall clock's time and with request ids: two requests built alike
+/// are two requests, not a replay, even on the test's stopped clock. A
+/// clone keeps the nonce, so sending a clone again is a byte-identical
+/// replay.
 #[derive(Debug, Clone)]
 pub struct Req {
     method: Method,
@@ -165,6 +173,7 @@ pub struct Req {
     tampered: Option<Vec<u8>>,
     after_signing: Vec<(String, String)>,
     from: Option<std::net::IpAddr>,
+    nonce: Option<String>,
 }
 
 impl Req {
@@ -182,7 +191,14 @@ impl Req {
             tampered: None,
             after_signing: Vec::new(),
             from: None,
+            nonce: Some(keyplane_core::id::EventId::generate().to_string()),
         }
+    }
+
+    /// Without the nonce: only the headers the test sets.
+    pub fn without_nonce(mut self) -> Self {
+        self.nonce = None;
+        self
     }
 
     /// Sent from `ip`, as the host (serve, Lambda) would tell the Router.
@@ -452,6 +468,9 @@ impl TestApp {
         headers.insert(USER_AGENT_HEADER, HeaderValue::from_static(USER_AGENT));
         if let Some(content_type) = &req.content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
+        }
+        if let (Some(nonce), Some(_)) = (&req.nonce, &req.by) {
+            headers.insert(NONCE, HeaderValue::from_str(nonce).unwrap());
         }
         for (name, value) in &req.headers {
             headers.insert(

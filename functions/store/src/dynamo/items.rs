@@ -226,6 +226,15 @@ pub(super) fn idempotency(record: &IdempotencyRecord) -> Result<Item, StoreError
     Ok(item)
 }
 
+/// The claim of a signed request, expiring at `expires_at` (epoch
+/// seconds), made by `claimant`.
+pub(super) fn request_claim(digest: &str, expires_at: i64, claimant: &str) -> Item {
+    let mut item = item_with_key(request_claim_pk(digest), REQUEST_CLAIM_SK, "request_claim");
+    item.insert(TTL.to_owned(), n(expires_at));
+    item.insert(CLAIMANT.to_owned(), s(claimant));
+    item
+}
+
 /// A usage row from its item; counters never written read as zero.
 pub(super) fn usage_row_from(item: &Item) -> Result<UsageRow, StoreError> {
     let day = string(item, DAY)?

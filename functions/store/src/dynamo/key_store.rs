@@ -162,4 +162,18 @@ impl KeyStore for DynamoStore {
     ) -> Result<Page<AuditEvent>, StoreError> {
         self.audit_page(org, cursor, limit).await
     }
+
+    async fn claim_request(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.claim(digest, now.timestamp(), expires_at.timestamp())
+            .await
+    }
+
+    async fn release_request(&self, digest: &str) -> Result<(), StoreError> {
+        self.release(digest).await
+    }
 }

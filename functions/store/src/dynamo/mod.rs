@@ -24,6 +24,7 @@
 //! comes from the infra module, or from [`schema::create_table`] /
 //! [`schema::ensure_table`].
 
+mod claims;
 mod codec;
 mod errors;
 mod items;

@@ -13,6 +13,7 @@
 //! | usage counters | `KEY#<key>` | `USAGE#<yyyy-mm-dd>#<model>` |
 //! | audit event | `ORG#<org>` | `AUDIT#<time>#<event>` |
 //! | idempotency record | `IDEM#<principal>#<token>` | `IDEM` |
+//! | request claim | `REQ#<signature digest>` | `REQ` |
 //!
 //! Key items alone carry the index attributes, so both indexes are sparse
 //! and hold keys only:
@@ -26,9 +27,9 @@
 //! [`sortable_time`]), so byte order is time order and an operator browsing
 //! the table can read them.
 //!
-//! Secret, audit and idempotency items carry [`TTL`] (epoch seconds) so
-//! that DynamoDB TTL eventually removes what no longer matters; a secret of
-//! a key that never expires has none and stays.
+//! Secret, audit, idempotency and request-claim items carry [`TTL`] (epoch
+//! seconds) so that DynamoDB TTL eventually removes what no longer matters;
+//! a secret of a key that never expires has none and stays.
 
 use std::time::Duration;
 
@@ -113,6 +114,9 @@ pub const REQUESTS: &str = "requests";
 pub const INPUT_TOKENS: &str = "input_tokens";
 /// Usage item: output tokens (N), kept by `ADD`.
 pub const OUTPUT_TOKENS: &str = "output_tokens";
+/// Request-claim item: a random id of the claim (S), so that a claim the
+/// SDK sent again after losing its answer recognises itself.
+pub const CLAIMANT: &str = "claimant";
 
 /// [`SCOPE_KIND`] of a key reaching every workspace, now and later.
 pub const SCOPE_ORGANIZATION: &str = "organization";
@@ -140,6 +144,8 @@ pub const USAGE_PREFIX: &str = "USAGE#";
 pub const AUDIT_PREFIX: &str = "AUDIT#";
 /// Sort key of an idempotency item.
 pub const IDEMPOTENCY_SK: &str = "IDEM";
+/// Sort key of a request-claim item.
+pub const REQUEST_CLAIM_SK: &str = "REQ";
 /// Sort-key prefix of personal-key markers: see [`personal_keys_prefix`].
 pub const PERSONAL_KEY_PREFIX: &str = "PKEY#";
 
@@ -207,6 +213,12 @@ pub fn personal_key_sk(principal: &Principal, key: &KeyId) -> String {
 /// `IDEM#<principal>#<token>`: tokens are scoped per principal.
 pub fn idempotency_pk(principal: &Principal, token: &str) -> String {
     format!("IDEM#{principal}#{token}")
+}
+
+/// `REQ#<digest>`: the claim of one signed request, named by a digest of
+/// its signature (never the signature itself).
+pub fn request_claim_pk(digest: &str) -> String {
+    format!("REQ#{digest}")
 }
 
 /// `ORG#<org>#BY#<principal>`: partition of [`KEYS_BY_CREATOR_INDEX`].

@@ -15,7 +15,7 @@ use keyplane_core::store::{
 use keyplane_core::tenancy::{Membership, Organization, Workspace};
 use keyplane_core::usage::UsageRow;
 
-use super::{audit, keys, metering, tenancy, EmbeddedStore};
+use super::{audit, claims, keys, metering, tenancy, EmbeddedStore};
 
 #[async_trait]
 impl KeyStore for EmbeddedStore {
@@ -187,5 +187,22 @@ impl KeyStore for EmbeddedStore {
         let (org, cursor) = (org.clone(), cursor.map(str::to_owned));
         self.read(move |txn| audit::list(txn, &org, cursor.as_deref(), limit))
             .await
+    }
+
+    async fn claim_request(
+        &self,
+        digest: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let digest = digest.to_owned();
+        let (now, expires_at) = (now.timestamp(), expires_at.timestamp());
+        self.write(move |txn| claims::claim(txn, &digest, now, expires_at))
+            .await
+    }
+
+    async fn release_request(&self, digest: &str) -> Result<(), StoreError> {
+        let digest = digest.to_owned();
+        self.write(move |txn| claims::release(txn, &digest)).await
     }
 }

@@ -13,6 +13,7 @@
 //! which are cheaper than the hand-off ([`EmbeddedStore::point_read`]).
 
 mod audit;
+mod claims;
 mod codec;
 mod cursor;
 mod failure;

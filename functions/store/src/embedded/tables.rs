@@ -40,6 +40,14 @@ pub(super) const AUDIT: TableDefinition<NewestFirst, &[u8]> = TableDefinition::n
 /// `IDEM#<principal>#<token>`.
 pub(super) const IDEMPOTENCY: TableDefinition<(&str, &str), &[u8]> =
     TableDefinition::new("idempotency");
+/// `REQ#<digest>`: a claimed signed request and when its claim expires
+/// (epoch seconds).
+pub(super) const REQUEST_CLAIMS: TableDefinition<&str, i64> =
+    TableDefinition::new("request_claims");
+/// The same claims by (expiry, digest), so expired ones are found in order
+/// and swept (DynamoDB's TTL does this for the table).
+pub(super) const REQUEST_CLAIMS_BY_EXPIRY: TableDefinition<(i64, &str), ()> =
+    TableDefinition::new("request_claims_by_expiry");
 
 /// Creates every table, so that read transactions never meet a missing one.
 pub(super) fn create_all(db: &Database) -> TxResult<()> {
@@ -54,6 +62,8 @@ pub(super) fn create_all(db: &Database) -> TxResult<()> {
     txn.open_table(USAGE)?;
     txn.open_table(AUDIT)?;
     txn.open_table(IDEMPOTENCY)?;
+    txn.open_table(REQUEST_CLAIMS)?;
+    txn.open_table(REQUEST_CLAIMS_BY_EXPIRY)?;
     txn.commit()?;
     Ok(())
 }
