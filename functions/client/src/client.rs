@@ -15,6 +15,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use keyplane_api::key_format::ApiKey;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use rand::distr::{Alphanumeric, SampleString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tracing::Instrument;
@@ -37,6 +38,11 @@ const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// A random value signed into every attempt. The server handles each
+/// signed write once and refuses the same bytes again as a replay
+/// (`REQUEST_REPLAYED`); `x-amz-date` has whole seconds, so without it a
+/// retry within the second of the attempt before would be those bytes.
+pub(crate) const NONCE: HeaderName = HeaderName::from_static("x-keyplane-nonce");
 
 /// Everything but the RFC 3986 unreserved characters: what a path segment
 /// (an id, a principal ARN) is encoded with.
@@ -168,6 +174,12 @@ impl Client {
         }
         match call.auth {
             Auth::SigV4 => {
+                let nonce = Alphanumeric.sample_string(&mut rand::rng(), 22);
+                headers.insert(
+                    NONCE,
+                    HeaderValue::from_str(&nonce)
+                        .map_err(|_| AttemptError::Fatal(Error::configuration("invalid nonce")))?,
+                );
                 let credentials = inner.credentials.get().await.map_err(AttemptError::Fatal)?;
                 sign_request(
                     &mut req,

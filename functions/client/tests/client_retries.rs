@@ -1,7 +1,8 @@
 //! Retries: creates and rolls are repeated with the same signed
 //! `Idempotency-Key` and come back as replays, never as a second key;
 //! calls that would act twice are repeated only when they certainly did
-//! nothing; attempts are bounded.
+//! nothing; every attempt has a signature of its own, so a retried write
+//! is never refused as a replay; attempts are bounded.
 
 mod support;
 
@@ -235,7 +236,11 @@ async fn a_member_removal_whose_answer_was_lost_still_succeeds() {
         .remove_member(&org, &arn(ALICE))
         .await
         .expect("removed");
-    assert_eq!(server.faults.hits(&Method::DELETE, ""), 2);
+    // Each attempt is signed afresh, even within the same second: the
+    // server refuses the very same signed write twice (REQUEST_REPLAYED).
+    let attempts = server.faults.authorizations(&Method::DELETE, "");
+    assert_eq!(attempts.len(), 2);
+    assert_ne!(attempts[0], attempts[1]);
     let members = admin.list_members(&org).await.expect("members");
     assert!(!members.items.iter().any(|m| m.principal == arn(ALICE)));
 }

@@ -86,7 +86,7 @@ pub enum Fault {
 #[derive(Debug, Default)]
 pub struct Faults {
     planned: Mutex<Vec<(Method, String, Fault)>>,
-    seen: Mutex<Vec<(Method, String)>>,
+    seen: Mutex<Vec<(Method, String, String)>>,
 }
 
 impl Faults {
@@ -99,10 +99,16 @@ impl Faults {
     /// How many `method` requests with a path ending in `path_suffix`
     /// reached the server.
     pub fn hits(&self, method: &Method, path_suffix: &str) -> usize {
+        self.authorizations(method, path_suffix).len()
+    }
+
+    /// The `Authorization` headers of those requests, in order.
+    pub fn authorizations(&self, method: &Method, path_suffix: &str) -> Vec<String> {
         lock(&self.seen)
             .iter()
-            .filter(|(m, p)| m == method && p.ends_with(path_suffix))
-            .count()
+            .filter(|(m, p, _)| m == method && p.ends_with(path_suffix))
+            .map(|(_, _, authorization)| authorization.clone())
+            .collect()
     }
 
     fn take(&self, method: &Method, path: &str) -> Option<Fault> {
@@ -120,7 +126,13 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 async fn inject(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    lock(&faults.seen).push((method.clone(), path.clone()));
+    let authorization = req
+        .headers()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    lock(&faults.seen).push((method.clone(), path.clone(), authorization));
     let gateway_error = |status: StatusCode, message: &str| {
         let body = serde_json::json!({ "message": message }).to_string();
         (
