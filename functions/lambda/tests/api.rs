@@ -231,6 +231,42 @@ async fn a_signed_idempotency_key_makes_a_create_replayable() {
 }
 
 #[tokio::test]
+async fn a_replayed_signed_write_is_refused_across_the_gateway() {
+    let app = app();
+    let event = fixture!("http-api-v2-iam-user");
+    let first = call(&app, event.clone()).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+
+    // API Gateway checked the signature and forwarded the same request
+    // again: the forwarded Authorization header names it.
+    let replay = call(&app, event.clone()).await;
+    assert_eq!(replay.status, StatusCode::CONFLICT, "{}", replay.body);
+    assert_eq!(replay.code(), Some("REQUEST_REPLAYED"));
+
+    // Another signature of the same body is another request.
+    let mut fresh = event.clone();
+    let authorization = fresh["headers"]["authorization"]
+        .as_str()
+        .expect("authorization")
+        .replace("Signature=3f1c", "Signature=4f1c");
+    fresh["headers"]["authorization"] = json!(authorization);
+    let second = call(&app, fresh).await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    assert_ne!(second.body["id"], first.body["id"]);
+
+    // A write whose signature cannot be seen cannot be told from its
+    // replay: refused, whatever the IAM context says.
+    let mut unsigned = event;
+    unsigned["headers"]
+        .as_object_mut()
+        .expect("headers")
+        .remove("authorization");
+    let refused = call(&app, unsigned).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+    assert_eq!(refused.code(), Some("SIGNATURE_REQUIRED"));
+}
+
+#[tokio::test]
 async fn the_data_plane_needs_no_iam() {
     let app = app();
     let org = create_org(&app).await;
