@@ -1,9 +1,10 @@
 //! Store failures in the middle of every multi-item write.
 //!
 //! Each use case that writes more than one item (a key with its quota
-//! count, secret, stats and audit event; a roll; a revoke; a membership
-//! change with the personal keys it disables; a leak report; usage; a
-//! spend; …) runs once cleanly to learn the store calls it makes, then once
+//! count, secret, stats and audit event; a roll; a revoke; a disable; an
+//! activation; a membership change with the personal keys it disables; a
+//! workspace or an organization with its event; a leak report; usage; a
+//! spend) runs once cleanly to learn the store calls it makes, then once
 //! per call with an outage that starts at that call: the call is refused
 //! (nothing written) or, for a write, applied with its answer lost. After
 //! each fault:
@@ -665,7 +666,10 @@ impl State {
 /// keys it lists, each with its stats item and its personal-key marker;
 /// its keys' secret items are exactly the secrets they list; no stats,
 /// secret, usage or marker item exists without its key.
-async fn check_items(table: &DynamoStore, org: &OrgId, state: &State, what: &str) {
+type Item = HashMap<String, sdk::types::AttributeValue>;
+
+/// Every item of the table.
+async fn scan(table: &DynamoStore) -> Vec<Item> {
     let mut items = Vec::new();
     let mut start = None;
     loop {
@@ -683,12 +687,19 @@ async fn check_items(table: &DynamoStore, org: &OrgId, state: &State, what: &str
             _ => break,
         }
     }
-    let text = |item: &HashMap<String, sdk::types::AttributeValue>, name: &str| -> String {
-        item.get(name)
-            .and_then(|v| v.as_s().ok())
-            .cloned()
-            .unwrap_or_default()
-    };
+    items
+}
+
+/// A string attribute of `item`, or empty.
+fn text(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+async fn check_items(table: &DynamoStore, org: &OrgId, state: &State, what: &str) {
+    let items = scan(table).await;
     let present: BTreeSet<(String, String)> = items
         .iter()
         .map(|item| (text(item, schema::PK), text(item, schema::SK)))
@@ -941,4 +952,71 @@ async fn dynamodb_data_plane_writes_are_all_or_nothing() {
         &[Op::ReportLeak, Op::ReportUsage, Op::SpendCredits],
     )
     .await;
+}
+
+/// Creating an organization under a fault at its one call (the
+/// transaction, refused or applied with its answer lost): the table never
+/// holds an organization without its `organization.create` event or the
+/// event without the organization, and a retry creates one.
+#[tokio::test]
+async fn dynamodb_organization_create_is_all_or_nothing() {
+    let Some(rig) = Rig::dynamo("dynamodb organization create under faults").await else {
+        return;
+    };
+    let rig = rig.renew().await;
+    let (table, _) = rig.dynamo.clone().unwrap();
+    let create = || async {
+        rig.keyplane
+            .create_organization(
+                &caller(ADMIN),
+                CreateOrganization {
+                    name: "Beta".into(),
+                    key_quota: None,
+                },
+            )
+            .await
+    };
+    let check = |what: String| {
+        let table = table.clone();
+        async move {
+            let items = scan(&table).await;
+            let orgs: BTreeSet<String> = items
+                .iter()
+                .filter(|item| text(item, schema::SK) == schema::ORG_SK)
+                .map(|item| text(item, schema::PK))
+                .collect();
+            let created: BTreeSet<String> = items
+                .iter()
+                .filter(|item| text(item, schema::SK).starts_with(schema::AUDIT_PREFIX))
+                .filter(|item| {
+                    text(item, schema::DOC).contains(r#""action":"organization.create""#)
+                })
+                .map(|item| text(item, schema::PK))
+                .collect();
+            assert_eq!(
+                orgs, created,
+                "{what}: organizations and their creation events"
+            );
+            orgs.len()
+        }
+    };
+    let mark = rig.faults.mark();
+    create().await.unwrap();
+    assert_eq!(rig.faults.calls_since(mark), ["TransactWriteItems"]);
+    let mut orgs = check("clean run".into()).await;
+    for fault in Fault::ALL {
+        rig.faults.fail_from(1, fault);
+        let err = create().await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unavailable, "{fault:?}: {err:?}");
+        rig.faults.heal();
+        let now = check(format!("{fault:?}")).await;
+        assert_eq!(
+            now,
+            orgs + usize::from(fault == Fault::LoseAnswer),
+            "{fault:?}"
+        );
+        create().await.unwrap();
+        orgs = check(format!("{fault:?}, retried")).await;
+        assert_eq!(orgs, now + 1);
+    }
 }
