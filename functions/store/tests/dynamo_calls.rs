@@ -30,8 +30,9 @@ use keyplane_core::key_format::{ApiKey, KeyEnv};
 use keyplane_core::principal::Principal;
 use keyplane_core::service::{
     CreateKey, CreateOrganization, CreateOutcome, CreateWorkspace, CreatedKey, IdempotencyToken,
-    LastUseSettings, PatchKey, ReportLeak, ReportUsage, RollKey, RollOutcome, ScopeKind, Verdict,
-    VerifyCacheSettings, VerifyCode, VerifyKey,
+    LastUseSettings, PatchKey, ReportLeak, ReportUsage, RollKey, RollOutcome, ScopeKind,
+    UpdateOrganization, Verdict, VerifyCacheSettings, VerifyCode, VerifyKey, REQUEST_CLAIM_TTL,
+    REQUEST_REPLAYED,
 };
 use keyplane_core::store::KeyStore;
 use keyplane_core::{Caller, Config, Keyplane};
@@ -634,6 +635,82 @@ async fn secret_items_carry_ttl_and_the_table_has_ttl_enabled() {
         .expect("a TTL description");
     assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
     assert_eq!(ttl.attribute_name(), Some(TTL));
+}
+
+/// A write guarded against replays costs one conditional `PutItem` before
+/// its own transaction; the claim item expires (`ttl`) when the signature
+/// can no longer be replayed; a replay is refused by that one `PutItem`,
+/// with nothing written.
+#[tokio::test]
+async fn a_request_claim_is_one_put_item_with_a_ttl() {
+    let Some(world) = World::on_moto("a_request_claim_is_one_put_item").await else {
+        return;
+    };
+    let (org, _) = world.org().await;
+    let digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let admin = caller(ADMIN);
+    let rename = || {
+        world.keyplane.update_organization(
+            &admin,
+            &org,
+            UpdateOrganization {
+                name: Some("Renamed".into()),
+                key_quota: None,
+            },
+        )
+    };
+    world.calls.take();
+    world
+        .keyplane
+        .once(digest, rename())
+        .await
+        .expect("renamed");
+    let calls = world.calls.take();
+    assert_eq!(
+        calls.first().map(String::as_str),
+        Some("PutItem"),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.iter().filter(|c| *c == "PutItem").count(),
+        1,
+        "{calls:?}"
+    );
+
+    let item = world
+        .store
+        .client()
+        .get_item()
+        .table_name(world.store.table())
+        .key(
+            schema::PK,
+            AttributeValue::S(schema::request_claim_pk(digest)),
+        )
+        .key(
+            schema::SK,
+            AttributeValue::S(schema::REQUEST_CLAIM_SK.to_owned()),
+        )
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get_item")
+        .item
+        .expect("the claim is in the table");
+    assert_eq!(
+        numeric(&item, TTL),
+        (world.clock_now() + REQUEST_CLAIM_TTL).timestamp()
+    );
+
+    world.calls.take();
+    let refused = world.keyplane.once(digest, rename()).await;
+    assert_eq!(refused.map_err(|e| e.code), Err(REQUEST_REPLAYED));
+    // A backend that returns no old item on a failed condition costs a
+    // read to tell the claim from the claimant's own (a retried put).
+    let calls = world.calls.take();
+    assert!(
+        calls == names(&["PutItem"]) || calls == names(&["PutItem", "GetItem"]),
+        "{calls:?}"
+    );
 }
 
 #[tokio::test]
