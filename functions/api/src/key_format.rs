@@ -145,15 +145,27 @@ impl ApiKey {
         KeyHash(Sha256::digest(self.expose().as_bytes()).into())
     }
 
-    /// The masked form shown in listings, e.g. `kp_live_AbC…wxyz`.
+    /// The masked form shown in listings, e.g. `kp_live_AbC…wxyz`: the
+    /// prefix up to the second `_`, three characters, `…`, the last four.
+    /// Total on any text: it counts characters, not bytes.
     pub fn hint(&self) -> String {
         let text = self.expose();
         let prefix_len = text
             .find('_')
             .and_then(|first| text[first + 1..].find('_').map(|second| first + second + 2))
             .unwrap_or(0);
-        let head_end = (prefix_len + 3).min(text.len());
-        let tail_start = text.len().saturating_sub(4).max(head_end);
+        // Byte offsets of character boundaries only, so no slice can split
+        // a multi-byte character.
+        let head_end = text[prefix_len..]
+            .char_indices()
+            .nth(3)
+            .map_or(text.len(), |(at, _)| prefix_len + at);
+        let tail_start = text
+            .char_indices()
+            .rev()
+            .nth(3)
+            .map_or(0, |(at, _)| at)
+            .max(head_end);
         format!("{}…{}", &text[..head_end], &text[tail_start..])
     }
 }
@@ -385,6 +397,27 @@ mod tests {
         let text = key.expose();
         let hint = key.hint();
         assert_eq!(hint, format!("{}…{}", &text[..11], &text[text.len() - 4..]));
+    }
+
+    /// Found by fuzzing: `hint` sliced by bytes and panicked inside a
+    /// multi-byte character.
+    #[test]
+    fn hint_counts_characters_not_bytes() {
+        let hint = |s: &str| ApiKey::from_plaintext(s).hint();
+        assert_eq!(hint("kp_live_ééééééééé"), "kp_live_ééé…éééé");
+        assert_eq!(hint("kp_live_é"), "kp_live_é…");
+        assert_eq!(hint("éééé"), "ééé…é");
+        assert_eq!(hint("ab_é_ü"), "ab_é_ü…");
+        assert_eq!(hint("_\u{10000}"), "_\u{10000}…");
+        assert_eq!(hint("日本語のテキスト"), "日本語…テキスト");
+        assert_eq!(hint(""), "…");
+        // Never more than the text itself, plus the ellipsis.
+        for text in ["é", "éé", "_é", "a_é", "kp_é_", "kp_live_\u{7ff}\u{800}"] {
+            assert!(
+                hint(text).chars().count() <= text.chars().count() + 1,
+                "{text}"
+            );
+        }
     }
 
     /// The 32 random characters of a key: what must never survive redaction.
