@@ -199,7 +199,23 @@ fn http_api_request(method: &str, path: &str, body: &str, iam_caller: Option<&st
         "time": "01/Mar/2026:10:15:40 +0000",
         "timeEpoch": 1_772_360_140_000_u64
     });
+    let mut headers = json!({
+        "content-type": "application/json",
+        "host": "k3yp1an3x7.execute-api.us-east-1.amazonaws.com",
+        // Never identity: only the request context is.
+        "x-keyplane-principal": ADMIN
+    });
     if let Some(arn) = iam_caller {
+        // The caller's signature, which API Gateway checked and forwards:
+        // a signature of its own per request, as each one is signed anew.
+        let signature: String = (0..4)
+            .map(|_| format!("{:016x}", rand::random::<u64>()))
+            .collect();
+        headers["authorization"] = json!(format!(
+            "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260301/us-east-1/execute-api/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-date, Signature={signature}"
+        ));
+        headers["x-amz-date"] = json!("20260301T101540Z");
         context["authorizer"] = json!({
             "iam": {
                 "accessKey": "AKIAIOSFODNN7EXAMPLE",
@@ -215,12 +231,7 @@ fn http_api_request(method: &str, path: &str, body: &str, iam_caller: Option<&st
         "routeKey": format!("{method} {path}"),
         "rawPath": path,
         "rawQueryString": "",
-        "headers": {
-            "content-type": "application/json",
-            "host": "k3yp1an3x7.execute-api.us-east-1.amazonaws.com",
-            // Never identity: only the request context is.
-            "x-keyplane-principal": ADMIN
-        },
+        "headers": headers,
         "requestContext": context,
         "body": body,
         "isBase64Encoded": false
