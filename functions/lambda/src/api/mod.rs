@@ -13,7 +13,10 @@
 //!   rebuilt from the event's raw path either way.
 //! - The Lambda request id becomes the request's `x-request-id`, so audit
 //!   events and problem bodies quote the id CloudWatch logs carry.
+//! - An event lambda_http cannot convert is answered 400 `INVALID_EVENT`
+//!   before it is converted ([`event::check`]).
 
+pub mod event;
 mod identity;
 
 use std::net::IpAddr;
@@ -27,8 +30,8 @@ use keyplane_core::store::KeyStore;
 use keyplane_core::Keyplane;
 use keyplane_http::{AppState, ClientIp, Limits};
 use keyplane_store::DynamoStore;
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{service_fn, LambdaEvent, Request, RequestExt};
 use tower::util::MapRequest;
 use tower::ServiceExt;
 
@@ -74,7 +77,21 @@ pub async fn run(state: AppState, limits: Limits) -> Result<(), lambda_http::Err
             response
         }
     });
-    lambda_http::run(service).await
+    // What `lambda_http::run` serves, behind the check that keeps events
+    // it cannot convert from panicking inside it.
+    let adapter = lambda_http::Adapter::from(service);
+    lambda_runtime::run(service_fn(move |invocation: LambdaEvent<LambdaRequest>| {
+        let adapter = adapter.clone();
+        async move {
+            if let Err(unusable) = event::check(&invocation.payload) {
+                tracing::warn!(error = %unusable, "refused an API Gateway event");
+                let origin = invocation.payload.request_origin();
+                return Ok(event::Answer::Refused(event::refusal(&origin, unusable)));
+            }
+            adapter.oneshot(invocation).await.map(event::Answer::Served)
+        }
+    }))
+    .await
 }
 
 /// The name of the header the Router takes request ids from.
