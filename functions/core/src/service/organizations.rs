@@ -14,10 +14,10 @@ use crate::{validate, Error};
 
 use super::lifecycle::{Change, Prepared};
 use super::{Caller, Keyplane};
+use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
 
 /// Tries at a membership change whose keys keep moving under it.
 const MEMBER_CHANGE_ATTEMPTS: usize = 5;
-use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace, PutMember, UpdateOrganization};
 
 fn validate_quota(quota: u32) -> Result<u32, Error> {
     if (1..=MAX_KEY_QUOTA).contains(&quota) {
