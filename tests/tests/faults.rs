@@ -1020,3 +1020,63 @@ async fn dynamodb_organization_create_is_all_or_nothing() {
         assert_eq!(orgs, now + 1);
     }
 }
+
+/// A member with more personal keys than one atomic write holds: the
+/// keys beyond it are disabled first, each on its own, then the removal
+/// with the rest. An outage at the removal's write leaves the membership
+/// and only disabled extra keys (fail closed); the retry removes the
+/// member with every key disabled.
+#[tokio::test]
+async fn removing_a_member_with_more_keys_than_one_write_holds_fails_closed() {
+    let rig = Rig::embedded();
+    let ctx = setup(&rig, Op::RemoveMember).await;
+    rig.keyplane
+        .update_organization(
+            &caller(ADMIN),
+            &ctx.org,
+            UpdateOrganization {
+                name: None,
+                key_quota: Some(100),
+            },
+        )
+        .await
+        .unwrap();
+    let mut personal = ctx.personal.clone();
+    for _ in 0..38 {
+        personal.push(
+            created(&rig.keyplane, BOB, personal_org_key(&ctx.org))
+                .await
+                .0,
+        );
+    }
+    rig.faults
+        .fail_operation("change_member", 1, None, Fault::Refuse);
+    let err = rig
+        .keyplane
+        .delete_member(&caller(ADMIN), &ctx.org, &principal(BOB))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    rig.faults.heal();
+    let state = read(&rig, &ctx, "overflow, interrupted").await;
+    assert!(state.member(BOB).is_some());
+    let disabled = personal
+        .iter()
+        .filter(|id| state.key(id).status == KeyStatus::Disabled)
+        .count();
+    assert!(
+        (1..personal.len()).contains(&disabled),
+        "{disabled} of {} disabled before the removal's write",
+        personal.len()
+    );
+
+    rig.keyplane
+        .delete_member(&caller(ADMIN), &ctx.org, &principal(BOB))
+        .await
+        .unwrap();
+    let state = read(&rig, &ctx, "overflow, retried").await;
+    assert!(state.member(BOB).is_none());
+    assert!(personal
+        .iter()
+        .all(|id| state.key(id).status == KeyStatus::Disabled));
+}
