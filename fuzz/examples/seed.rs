@@ -209,6 +209,15 @@ fn lambda_event(dir: &Path) -> std::io::Result<()> {
     verify["headers"]["authorization"] = Value::String("Bearer $KEY".to_owned());
     write(dir, "http-api-v2-whoami-stage", verify.to_string())?;
 
+    // Route tables, for the authorizer's configuration parser.
+    let routes = json!({
+        "GET /orders/{id}": ["orders:read"],
+        "ANY /health": [],
+        "GET /files/**": ["files:read"],
+        "POST /models/*/invoke": ["models:gpt-4o"],
+    });
+    write(dir, "routes", routes.to_string())?;
+
     // Crashes found, kept as seeds (and as unit tests in keyplane-lambda):
     // events lambda_http panicked on converting.
     let public = fs::read_to_string(fixtures.join("http-api-v2-public.json"))?;

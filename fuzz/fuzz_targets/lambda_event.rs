@@ -5,9 +5,11 @@
 //!   in-memory store holding real keys (`$KEY`, … in corpus events);
 //! - the `api`: the check that refuses events lambda_http cannot convert,
 //!   lambda_http's event → request conversion (as its `Adapter` does it),
-//!   then `keyplane_lambda::api::app`, which
-//!   prepares the request (stage, request id) and serves it with the
-//!   Router, the caller taken from the request context.
+//!   then `keyplane_lambda::api::app`, which prepares the request (stage,
+//!   request id) and serves it with the Router, the caller taken from the
+//!   request context.
+//!
+//! The route table parser reads every input too.
 //!
 //! Properties, beyond "no panic": the authorizer allows only a request
 //! carrying one of the world's valid keys, neither function ever answers
@@ -67,6 +69,7 @@ static TARGET: LazyLock<Target> = LazyLock::new(|| {
 fuzz_target!(|data: &[u8]| {
     let target = &*TARGET;
     let text = target.world.substitute(&keyplane_fuzz::text(data));
+    routes(&text);
     let Ok(event) = serde_json::from_str::<Value>(&text) else {
         return;
     };
@@ -74,16 +77,37 @@ fuzz_target!(|data: &[u8]| {
     serve(target, event);
 });
 
+/// The authorizer's route table (`KEYPLANE_ROUTE_PERMISSIONS`) is JSON
+/// text as well: parsed, and matched against a few requests.
+fn routes(text: &str) {
+    let Ok(table) = RouteTable::parse(text) else {
+        return;
+    };
+    assert!(!table.is_empty());
+    for (method, path) in [
+        ("GET", "/orders/42"),
+        ("POST", "/models/gpt-4o/invoke"),
+        ("GET", "/"),
+        ("DELETE", "//files//a/"),
+    ] {
+        let _ = table.find(method, path);
+    }
+}
+
 fn authorize(target: &Target, event: Value) {
-    let presented = AuthorizerEvent::from_value(event.clone())
-        .ok()
-        .and_then(|event| event.key())
+    let parsed = AuthorizerEvent::from_value(event.clone()).ok();
+    let presented = parsed
+        .as_ref()
+        .and_then(AuthorizerEvent::key)
         .map(|key| key.expose().to_owned());
+    let method_arn = parsed
+        .as_ref()
+        .and_then(|event| event.method_arn().map(str::to_owned));
     let answer = target
         .world
         .runtime
         .block_on(target.authorizer.handle(event));
-    let Ok(answer) = answer else {
+    let Ok(mut answer) = answer else {
         return;
     };
     let allowed = answer["isAuthorized"] == Value::Bool(true)
@@ -93,6 +117,16 @@ fn authorize(target: &Target, event: Value) {
             presented.is_some_and(|key| target.world.valid_keys().contains(&key.as_str())),
             "allowed without a valid key"
         );
+    }
+    // A policy names exactly the invoked method ARN, which holds the
+    // request's path: whatever the caller put there goes back to API
+    // Gateway unchanged, and nothing else of the request does.
+    if let Some(resource) = answer.pointer_mut("/policyDocument/Statement/0/Resource") {
+        assert_eq!(
+            resource.as_str(),
+            Some(method_arn.as_deref().unwrap_or_default())
+        );
+        *resource = Value::Null;
     }
     assert!(well_formed_keys(&answer.to_string()).is_empty());
 }
