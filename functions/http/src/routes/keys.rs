@@ -109,7 +109,8 @@ pub async fn patch(
     ))
 }
 
-/// Revoke a key: immediate and final.
+/// Revoke a key: immediate and final. The key is not erased: it stays
+/// readable, with status `revoked`, for the audit trail.
 #[utoipa::path(delete, path = "/v1/keys/{key_id}", tag = "keys", operation_id = "revoke_key", params(("key_id" = KeyId, Path)),
     security(("sigv4" = [])),
     responses((status = 200, body = KeyView), errors::Signed, errors::NotFound, errors::Conflict, errors::Replayed))]
