@@ -12,12 +12,13 @@ use keyplane_api::id::{KeyId, OrgId, WorkspaceId};
 use keyplane_api::key::DisplayStatus;
 use keyplane_api::key_format::{ApiKey, KeyEnv};
 use keyplane_api::keys::ListKeys;
-use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
 use keyplane_api::verify::{VerifyCode, VerifyKey};
 use keyplane_client::Client;
 use keyplane_secrets::{Recovery, SecretsClient, Stage};
 use support::leak_scan::LeakScan;
-use support::{moto_endpoint, moto_rotation_function, secrets, Server, Terraform};
+use support::{
+    moto_endpoint, moto_rotation_function, org_and_workspace, secrets, Server, Terraform,
+};
 
 struct Fixture {
     server: Server,
@@ -38,29 +39,14 @@ impl Fixture {
         let moto = moto_endpoint(test)?;
         let server = Server::start();
         let admin = server.admin().await;
-        let org = admin
-            .create_organization(&CreateOrganization {
-                name: "Acme".into(),
-                key_quota: None,
-            })
-            .await
-            .unwrap();
-        let ws = admin
-            .create_workspace(
-                &org.id,
-                &CreateWorkspace {
-                    name: "prod".into(),
-                },
-            )
-            .await
-            .unwrap();
+        let (org, ws) = org_and_workspace(&admin).await;
         Some(Self {
             secrets: secrets(&moto).await,
             server,
             admin,
             moto,
-            org: org.id,
-            ws: ws.id,
+            org,
+            ws,
             prefix: format!("keyplane-tf-{:08x}", rand::random::<u32>()),
             control: ApiKey::mint(KeyEnv::Test),
         })

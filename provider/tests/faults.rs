@@ -18,13 +18,12 @@ use keyplane_api::id::{KeyId, OrgId, WorkspaceId};
 use keyplane_api::key::DisplayStatus;
 use keyplane_api::key_format::{ApiKey, KeyEnv};
 use keyplane_api::keys::{KeyView, ListKeys};
-use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
 use keyplane_api::verify::{VerifyCode, VerifyKey};
 use keyplane_client::Client;
 use keyplane_secrets::{SecretsClient, Stage, KEY_ID_TAG};
 use keyplane_tests::fault_proxy::FaultProxy;
 use keyplane_tests::faults::Fault;
-use support::{moto_endpoint, secrets, Server, Terraform};
+use support::{moto_endpoint, org_and_workspace, secrets, Server, Terraform};
 
 const ADDRESS: &str = "keyplane_workspace_key.ci";
 
@@ -45,29 +44,14 @@ impl Fixture {
         let moto = moto_endpoint(test)?;
         let server = Server::start();
         let admin = server.admin().await;
-        let org = admin
-            .create_organization(&CreateOrganization {
-                name: "Acme".into(),
-                key_quota: None,
-            })
-            .await
-            .unwrap();
-        let ws = admin
-            .create_workspace(
-                &org.id,
-                &CreateWorkspace {
-                    name: "prod".into(),
-                },
-            )
-            .await
-            .unwrap();
+        let (org, ws) = org_and_workspace(&admin).await;
         Some(Self {
             secrets: secrets(&moto).await,
             proxy: FaultProxy::start(&moto).await,
             server,
             admin,
-            org: org.id,
-            ws: ws.id,
+            org,
+            ws,
             prefix: format!("keyplane-tf-faults-{:08x}", rand::random::<u32>()),
         })
     }

@@ -53,7 +53,7 @@ use keyplane_store::{DynamoStore, EmbeddedStore};
 use keyplane_tests::fault_proxy::FaultProxy;
 use keyplane_tests::faults::{Fault, Injector};
 use keyplane_tests::faulty_store::FaultyStore;
-use keyplane_tests::{caller, principal, ADMIN, REPORTER, ROTATOR};
+use keyplane_tests::{caller, principal, workspace_key, ADMIN, REPORTER, ROTATOR};
 
 const BOB: &str = "arn:aws:iam::222222222222:user/bob";
 const CAROL: &str = "arn:aws:iam::222222222222:user/carol";
@@ -186,18 +186,8 @@ async fn created(keyplane: &Keyplane, who: &str, req: CreateKey) -> (KeyId, Stri
 
 fn service_key(org: &OrgId, ws: &WorkspaceId) -> CreateKey {
     CreateKey {
-        organization_id: org.clone(),
-        scope: ScopeKind::Workspace,
-        workspace_id: Some(ws.clone()),
-        workspace_ids: None,
-        key_type: KeyType::Service,
-        name: Some("ci".into()),
-        role: KeyRole::Editor,
-        permissions: vec!["models:*".into()],
-        expires_at: None,
         credits: Some(100),
-        metadata: BTreeMap::new(),
-        activate: None,
+        ..workspace_key(org, ws)
     }
 }
 

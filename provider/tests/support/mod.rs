@@ -12,6 +12,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use keyplane_api::id::{OrgId, WorkspaceId};
+use keyplane_api::tenancy::{CreateOrganization, CreateWorkspace};
 use keyplane_aws::Profile;
 use keyplane_client::{Client, Credentials};
 use keyplane_local::credentials::LocalCredentials;
@@ -125,6 +127,27 @@ impl Server {
             .await
             .unwrap()
     }
+}
+
+/// An organization "Acme" with a workspace "prod", made by `admin`.
+pub async fn org_and_workspace(admin: &Client) -> (OrgId, WorkspaceId) {
+    let org = admin
+        .create_organization(&CreateOrganization {
+            name: "Acme".into(),
+            key_quota: None,
+        })
+        .await
+        .unwrap();
+    let ws = admin
+        .create_workspace(
+            &org.id,
+            &CreateWorkspace {
+                name: "prod".into(),
+            },
+        )
+        .await
+        .unwrap();
+    (org.id, ws.id)
 }
 
 impl Drop for Server {
