@@ -8,6 +8,9 @@
 //! - a key that passes `check` has its environment's length, and its hint
 //!   is the prefix, three characters, `…` and the last four;
 //! - `Display` and `Debug` of a key never show it.
+//!
+//! Corpus files write keys as `$LIVE`, `$TEST` and `$TYPO` (see
+//! [`keyplane_fuzz::keys::substitute_keys`]).
 #![no_main]
 
 use keyplane_api::key_format::{contains_key, redact_keys, ApiKey, KeyEnv, KeyHash};
@@ -16,6 +19,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = keyplane_fuzz::text(data);
+    let text = keyplane_fuzz::keys::substitute_keys(&text);
     let text = text.as_ref();
 
     let key = ApiKey::from_plaintext(text);

@@ -114,7 +114,13 @@ impl World {
                 "permissions": ["models:gpt-4o"],
             })))
             .await;
+            // Well-formed keys that are not stored ("$UNKNOWN_LIVE" before
+            // "$UNKNOWN", which is its prefix).
+            let unknown_live = ApiKey::mint(KeyEnv::Live).expose().to_owned();
+            let unknown = ApiKey::mint(KeyEnv::Test).expose().to_owned();
             vec![
+                ("$UNKNOWN_LIVE", unknown_live),
+                ("$UNKNOWN", unknown),
                 ("$METERED", metered.expose().to_owned()),
                 ("$PENDING", pending.expose().to_owned()),
                 ("$ORGKEY", org_key.expose().to_owned()),
