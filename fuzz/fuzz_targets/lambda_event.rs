@@ -19,7 +19,6 @@
 
 use std::sync::{Arc, LazyLock};
 
-use axum::body::to_bytes;
 use keyplane_fuzz::keys::well_formed_keys;
 use keyplane_fuzz::world::World;
 use keyplane_http::Limits;
@@ -32,7 +31,6 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, Request, RequestExt};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use tower::ServiceExt;
 
 /// The routes of a customer's API, in `KEYPLANE_ROUTE_PERMISSIONS` form.
 const ROUTES: &str = r#"{
@@ -145,19 +143,7 @@ fn serve(target: &Target, event: Value) {
     let mut context = Context::default();
     "fuzz-request-id".clone_into(&mut context.request_id);
     let request = Request::from(event).with_lambda_context(context);
-    let (status, answer) = target.world.runtime.block_on(async {
-        let response = target
-            .api
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the Router is infallible");
-        let status = response.status();
-        let answer = to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("an answer body");
-        (status, answer)
-    });
+    let (status, answer) = target.world.serve(&target.api, request);
     assert!(!status.is_server_error(), "{status} from the api");
     assert!(well_formed_keys(&String::from_utf8_lossy(&answer)).is_empty());
 }

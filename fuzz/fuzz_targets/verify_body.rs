@@ -9,7 +9,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use axum::body::{to_bytes, Body};
+use axum::body::Body;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use http::header::CONTENT_TYPE;
@@ -20,7 +20,6 @@ use keyplane_fuzz::world::World;
 use keyplane_http::auth::{AuthError, Identify};
 use keyplane_http::{AppState, Limits};
 use libfuzzer_sys::fuzz_target;
-use tower::ServiceExt;
 
 /// The data plane needs no caller identity.
 #[derive(Debug)]
@@ -63,19 +62,7 @@ fuzz_target!(|data: &[u8]| {
         .header(CONTENT_TYPE, "application/json")
         .body(Body::from(body.clone()))
         .expect("a request");
-    let (status, answer) = target.world.runtime.block_on(async {
-        let response = target
-            .app
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the Router is infallible");
-        let status = response.status();
-        let answer = to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("an answer body");
-        (status, answer)
-    });
+    let (status, answer) = target.world.serve(&target.app, request);
     assert!(!status.is_server_error(), "{status} for a verify body");
     let answer = std::str::from_utf8(&answer).expect("a UTF-8 answer");
     assert!(

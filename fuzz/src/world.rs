@@ -7,6 +7,7 @@
 //! `FORBIDDEN` and `USAGE_EXCEEDED` answers instead of stopping at
 //! `NOT_FOUND`.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use keyplane_api::key_format::{ApiKey, KeyEnv};
@@ -17,6 +18,7 @@ use keyplane_core::{Caller, Config, Keyplane};
 use keyplane_store::EmbeddedStore;
 use serde_json::json;
 use tokio::runtime::Runtime;
+use tower::{Service, ServiceExt};
 
 /// The platform admin who built the world.
 pub const ADMIN_ARN: &str = "arn:aws:iam::111111111111:user/fuzz-admin";
@@ -136,6 +138,26 @@ impl World {
             keyplane,
             replacements,
         }
+    }
+
+    /// Sends `request` to `service` (the Router, or the api function around
+    /// it) on this world's runtime: the status and the whole answer.
+    pub fn serve<S, R>(&self, service: &S, request: R) -> (http::StatusCode, axum::body::Bytes)
+    where
+        S: Service<R, Response = axum::response::Response, Error = Infallible> + Clone,
+    {
+        self.runtime.block_on(async {
+            let response = service
+                .clone()
+                .oneshot(request)
+                .await
+                .expect("the Router is infallible");
+            let status = response.status();
+            let answer = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .expect("an answer body");
+            (status, answer)
+        })
     }
 
     /// `input` with every placeholder replaced by what it stands for.
